@@ -1,0 +1,142 @@
+"""Reject bad answers before cookiecutter writes a single file.
+
+This hook runs inside the user's own cookiecutter environment, so it uses the
+standard library only and stays compatible with every Python that cookiecutter
+supports. Each rule is one small validator that raises ``InvalidAnswer`` with a
+message naming the key, the value given and what is allowed; tests import them.
+
+The port rules mirror the baked project's ``metrics/ports.py`` and the chart's
+``values.schema.json``: the three run in different places (bake time, process
+start, ``helm install``) and cannot import each other.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+from typing import Mapping
+
+MIN_PORT = 1024  # the container runs as a non-root user: no privileged ports
+MAX_PORT = 65535
+MAX_WORKERS = 64  # more workers per pod than this: scale out with replicas
+# Kubernetes names built from the slug (plus the release name) must fit 63 characters.
+MAX_SLUG_LENGTH = 40
+
+SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# Top-level packages the baked project or its dependencies already import.
+RESERVED_SLUGS = frozenset(
+    {
+        "config",
+        "django",
+        "django_prometheus",
+        "gunicorn",
+        "prometheus_client",
+        "tests",
+        "test",
+        "whitenoise",
+        "dj_database_url",
+        "psycopg",
+        "site",
+    }
+)
+
+
+class InvalidAnswer(ValueError):
+    """An answer cookiecutter must not bake; the message is shown as is."""
+
+
+def validate_project_name(name: str) -> None:
+    if not name.strip():
+        raise InvalidAnswer(
+            "project_name is empty: give the service a human-readable name"
+        )
+
+
+def validate_project_slug(slug: str) -> None:
+    if not SLUG_PATTERN.match(slug):
+        raise InvalidAnswer(
+            f"project_slug={slug!r} is not a valid package name: use lowercase"
+            " letters, digits and underscores, starting with a letter"
+            " (e.g. 'orders_service')"
+        )
+    if len(slug) > MAX_SLUG_LENGTH:
+        raise InvalidAnswer(
+            f"project_slug={slug!r} is {len(slug)} characters long: use at most"
+            f" {MAX_SLUG_LENGTH}, so Kubernetes names built from it stay within 63"
+        )
+    if keyword.iskeyword(slug):
+        raise InvalidAnswer(
+            f"project_slug={slug!r} is a Python keyword: choose another name"
+        )
+    if slug in RESERVED_SLUGS:
+        raise InvalidAnswer(
+            f"project_slug={slug!r} clashes with a package the baked project"
+            f" already imports; choose another name (reserved:"
+            f" {', '.join(sorted(RESERVED_SLUGS))})"
+        )
+
+
+def parse_whole_number(key: str, value: object, low: int, high: int) -> int:
+    text = str(value).strip()
+    if not re.fullmatch(r"[0-9]+", text) or not low <= int(text) <= high:
+        raise InvalidAnswer(
+            f"{key}={value!r} is not allowed: use a whole number from"
+            f" {low} to {high}"
+        )
+    return int(text)
+
+
+def parse_web_concurrency(value: object) -> int:
+    return parse_whole_number("web_concurrency", value, 1, MAX_WORKERS)
+
+
+def parse_port(key: str, value: object) -> int:
+    return parse_whole_number(key, value, MIN_PORT, MAX_PORT)
+
+
+def validate_metrics_range_fits(start: int, workers: int) -> None:
+    last = start + workers - 1
+    if last > MAX_PORT:
+        raise InvalidAnswer(
+            f"metrics_start_port={start} with web_concurrency={workers} needs"
+            f" ports {start}..{last}, past {MAX_PORT}: lower metrics_start_port"
+            f" to at most {MAX_PORT - workers + 1}"
+        )
+
+
+def validate_http_port_outside_metrics(http_port: int, start: int, workers: int) -> None:
+    last = start + workers - 1
+    if start <= http_port <= last:
+        raise InvalidAnswer(
+            f"http_port={http_port} lies inside the metrics port range"
+            f" {start}..{last} (metrics_start_port={start},"
+            f" web_concurrency={workers}): move one of them"
+        )
+
+
+def validate(answers: Mapping[str, object]) -> None:
+    """Run every rule in the order a user reads the prompts."""
+    validate_project_name(str(answers["project_name"]))
+    validate_project_slug(str(answers["project_slug"]))
+    workers = parse_web_concurrency(answers["web_concurrency"])
+    http_port = parse_port("http_port", answers["http_port"])
+    start = parse_port("metrics_start_port", answers["metrics_start_port"])
+    validate_metrics_range_fits(start, workers)
+    validate_http_port_outside_metrics(http_port, start, workers)
+
+
+def main(answers: Mapping[str, object]) -> int:
+    try:
+        validate(answers)
+    except InvalidAnswer as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    # Jinja's tojson escapes quotes and newlines, and a raw string keeps its
+    # backslash escapes for json.loads: no answer can break this line.
+    sys.exit(main(json.loads(r'''{{ cookiecutter | tojson }}''')))

@@ -1,0 +1,105 @@
+"""Typed readers for settings that come from the environment.
+
+One function per kind of value, each raising ``ImproperlyConfigured`` that
+names the variable, the value found and what is allowed, so a bad deployment
+fails at start-up with a sentence instead of a bare ``ValueError``. Every
+reader takes ``environ`` so tests and ``gunicorn.conf.py`` can pass their own.
+"""
+
+import os
+from collections.abc import Mapping
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+_REQUIRED = object()
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def _raw(name: str, default: object, environ: Mapping[str, str]) -> str | None:
+    """The variable's text, or None when unset and a default applies."""
+    value = environ.get(name)
+    if value is not None:
+        return value
+    if default is _REQUIRED:
+        raise ImproperlyConfigured(f"{name} is not set: this setting is required")
+    return None
+
+
+def env_str(name: str, default: object = _REQUIRED, *, environ: Mapping[str, str] = os.environ) -> str:
+    value = _raw(name, default, environ)
+    if value is None:
+        return default  # type: ignore[return-value]
+    if not value.strip():
+        raise ImproperlyConfigured(f"{name} is set but empty: give it a value or unset it")
+    return value
+
+
+def env_int(
+    name: str,
+    default: object = _REQUIRED,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> int:
+    value = _raw(name, default, environ)
+    if value is None:
+        return default  # type: ignore[return-value]
+    allowed = _describe_int_bounds(minimum, maximum)
+    try:
+        number = int(value.strip(), 10)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not {allowed}") from None
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        raise ImproperlyConfigured(f"{name}={value!r} is out of range: use {allowed}")
+    return number
+
+
+def _describe_int_bounds(minimum: int | None, maximum: int | None) -> str:
+    if minimum is not None and maximum is not None:
+        return f"a whole number from {minimum} to {maximum}"
+    if minimum is not None:
+        return f"a whole number of at least {minimum}"
+    if maximum is not None:
+        return f"a whole number of at most {maximum}"
+    return "a whole number"
+
+
+def env_bool(name: str, default: object = _REQUIRED, *, environ: Mapping[str, str] = os.environ) -> bool:
+    value = _raw(name, default, environ)
+    if value is None:
+        return default  # type: ignore[return-value]
+    word = value.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use one of {sorted(_TRUE | _FALSE)}")
+
+
+def env_list(name: str, default: object = _REQUIRED, *, environ: Mapping[str, str] = os.environ) -> list[str]:
+    """A comma-separated list; blanks around items are dropped."""
+    value = _raw(name, default, environ)
+    if value is None:
+        return list(default)  # type: ignore[call-overload]
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise ImproperlyConfigured(f"{name}={value!r} holds no items: give a comma-separated list")
+    return items
+
+
+def env_database(name: str, default: str, *, environ: Mapping[str, str] = os.environ) -> dict:
+    """A Django DATABASES entry parsed by dj-database-url.
+
+    The URL may carry a password, so errors name only its scheme.
+    """
+    url = env_str(name, default, environ=environ)
+    try:
+        return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    except ValueError as error:
+        scheme = url.split(":", 1)[0]
+        raise ImproperlyConfigured(
+            f"{name} (scheme {scheme!r}) is not a database URL dj-database-url understands: {error}"
+        ) from None

@@ -1,0 +1,33 @@
+"""Settings for gunicorn and the container: everything deployment-specific comes from the environment."""
+
+from config.env import env_bool, env_int, env_list, env_str
+from config.settings.base import *  # noqa: F403
+
+from {{ cookiecutter.project_slug }}.metrics.ports import http_port, metrics_port_range
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+DEBUG = False
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+# One metrics port per gunicorn worker; gunicorn.conf.py starts each worker's exporter.
+HTTP_PORT = http_port()
+PROMETHEUS_METRICS_EXPORT_PORT_RANGE = metrics_port_range()
+PROMETHEUS_METRICS_EXPORT_ADDRESS = env_str("METRICS_BIND_ADDRESS", "0.0.0.0")
+WEB_CONCURRENCY = len(PROMETHEUS_METRICS_EXPORT_PORT_RANGE)
+# Off unless asked for: a URL is answered by a random worker (see base.py).
+METRICS_URL_EXPORTER = env_bool("METRICS_URL_EXPORTER", False)
+
+# TLS ends at the ingress, which says so in X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 60 * 60 * 24 * 30, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}

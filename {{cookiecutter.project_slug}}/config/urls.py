@@ -1,0 +1,13 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from {{ cookiecutter.project_slug }}.views import index
+
+urlpatterns = [
+    path("", index, name="index"),
+    path("admin/", admin.site.urls),
+]
+
+if settings.METRICS_URL_EXPORTER:
+    urlpatterns.append(path("", include("django_prometheus.urls")))

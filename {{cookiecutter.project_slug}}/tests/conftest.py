@@ -1,0 +1,67 @@
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def free_port_block(size: int) -> range:
+    """Consecutive ports that are free on loopback right now."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            start = probe.getsockname()[1]
+        ports = range(start, start + size)
+        if ports[-1] <= 65535 and all(port_is_free(port) for port in ports):
+            return ports
+    raise RuntimeError(f"no {size} consecutive free ports found")
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture
+def free_ports():
+    return free_port_block
+
+
+@pytest.fixture
+def production_env() -> dict[str, str]:
+    """A realistic production environment, as the chart sets it."""
+    ports = free_port_block(3)
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "orders.example.com",
+        "WEB_CONCURRENCY": "2",
+        "METRICS_START_PORT": str(ports[1]),
+        "HTTP_PORT": str(ports[0]),
+        "METRICS_BIND_ADDRESS": "127.0.0.1",
+    }
+
+
+@pytest.fixture
+def manage():
+    def run(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run

@@ -1,0 +1,70 @@
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_database, env_int, env_list, env_str
+
+
+def test_str_reads_value_or_default():
+    assert env_str("NAME", environ={"NAME": "x"}) == "x"
+    assert env_str("NAME", "fallback", environ={}) == "fallback"
+
+
+def test_missing_required_value_names_the_variable():
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_SECRET_KEY is not set"):
+        env_str("DJANGO_SECRET_KEY", environ={})
+
+
+def test_empty_value_is_rejected():
+    with pytest.raises(ImproperlyConfigured, match="NAME is set but empty"):
+        env_str("NAME", environ={"NAME": "  "})
+
+
+@pytest.mark.parametrize(("text", "expected"), [("4", 4), (" 12 ", 12), ("0", 0)])
+def test_int_parses_whole_numbers(text, expected):
+    assert env_int("N", environ={"N": text}) == expected
+
+
+@pytest.mark.parametrize("text", ["four", "1.5", "", "0x10"])
+def test_int_rejects_non_numbers_with_value_and_rule(text):
+    with pytest.raises(ImproperlyConfigured) as raised:
+        env_int("WEB_CONCURRENCY", minimum=1, maximum=64, environ={"WEB_CONCURRENCY": text})
+    assert f"WEB_CONCURRENCY={text!r} is not a whole number from 1 to 64" == str(raised.value)
+
+
+@pytest.mark.parametrize("text", ["0", "65"])
+def test_int_rejects_out_of_range(text):
+    with pytest.raises(ImproperlyConfigured, match=rf"WEB_CONCURRENCY='{text}' is out of range: use a whole number"):
+        env_int("WEB_CONCURRENCY", minimum=1, maximum=64, environ={"WEB_CONCURRENCY": text})
+
+
+@pytest.mark.parametrize(("text", "expected"), [("true", True), ("ON", True), ("1", True), ("no", False), ("0", False)])
+def test_bool_words(text, expected):
+    assert env_bool("FLAG", environ={"FLAG": text}) is expected
+
+
+def test_bool_rejects_other_words():
+    with pytest.raises(ImproperlyConfigured, match="FLAG='maybe' is not a boolean"):
+        env_bool("FLAG", environ={"FLAG": "maybe"})
+
+
+def test_list_splits_on_commas_and_drops_blanks():
+    assert env_list("HOSTS", environ={"HOSTS": "a.example, b.example,"}) == ["a.example", "b.example"]
+    assert env_list("HOSTS", [], environ={}) == []
+
+
+def test_list_rejects_only_commas():
+    with pytest.raises(ImproperlyConfigured, match="HOSTS=',' holds no items"):
+        env_list("HOSTS", environ={"HOSTS": ","})
+
+
+def test_database_url_switches_to_postgresql():
+    config = env_database("DATABASE_URL", "sqlite:///x", environ={"DATABASE_URL": "postgres://u:pw@db:5432/orders"})
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["HOST"], config["PORT"], config["NAME"]) == ("db", 5432, "orders")
+
+
+def test_bad_database_url_error_hides_the_password():
+    with pytest.raises(ImproperlyConfigured) as raised:
+        env_database("DATABASE_URL", "sqlite:///x", environ={"DATABASE_URL": "nosuchdb://u:secret@h/db"})
+    assert "DATABASE_URL (scheme 'nosuchdb')" in str(raised.value)
+    assert "secret" not in str(raised.value)

@@ -1,0 +1,43 @@
+from unittest import mock
+
+import pytest
+from django.db import OperationalError
+
+
+def test_liveness_answers_any_host_without_the_database(client):
+    # No django_db mark: pytest-django fails any query this test makes.
+    response = client.get("/healthz", HTTP_HOST="10.1.2.3:8000")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readiness_asks_the_database(client):
+    response = client.get("/readyz", HTTP_HOST="10.1.2.3:8000")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+
+
+@pytest.mark.django_db
+def test_readiness_fails_when_the_database_does_not_answer(client):
+    with mock.patch("django.db.backends.utils.CursorWrapper.execute", side_effect=OperationalError("gone")):
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "OperationalError"}
+
+
+def test_other_hosts_are_still_refused_elsewhere(client):
+    assert client.get("/", HTTP_HOST="evil.example").status_code == 400
+
+
+def test_probes_are_not_counted_in_request_metrics(client):
+    from prometheus_client import REGISTRY
+
+    def probe_count():
+        return REGISTRY.get_sample_value("django_http_requests_before_middlewares_total") or 0
+
+    before = probe_count()
+    client.get("/healthz")
+    assert probe_count() == before
+    client.get("/")
+    assert probe_count() == before + 1

@@ -1,0 +1,45 @@
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from {{ cookiecutter.project_slug }}.metrics.ports import http_port, metrics_port_range, port_range_problems
+
+
+def test_one_port_per_worker_from_the_start_port():
+    ports = metrics_port_range({"WEB_CONCURRENCY": "4", "METRICS_START_PORT": "9100", "HTTP_PORT": "8000"})
+    assert list(ports) == [9100, 9101, 9102, 9103]
+
+
+def test_http_port_defaults_to_the_baked_port():
+    assert http_port({}) == {{ cookiecutter.http_port }}
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"METRICS_START_PORT": "9100"}, "WEB_CONCURRENCY is not set"),
+        ({"WEB_CONCURRENCY": "4"}, "METRICS_START_PORT is not set"),
+        ({"WEB_CONCURRENCY": "four", "METRICS_START_PORT": "9100"}, "WEB_CONCURRENCY='four' is not a whole number"),
+        ({"WEB_CONCURRENCY": "0", "METRICS_START_PORT": "9100"}, "WEB_CONCURRENCY='0' is out of range"),
+        ({"WEB_CONCURRENCY": "4", "METRICS_START_PORT": "80"}, "METRICS_START_PORT='80' is out of range"),
+        ({"WEB_CONCURRENCY": "4", "METRICS_START_PORT": "9100", "HTTP_PORT": "x"}, "HTTP_PORT='x' is not"),
+        (
+            {"WEB_CONCURRENCY": "8", "METRICS_START_PORT": "65530"},
+            "METRICS_START_PORT=65530 with WEB_CONCURRENCY=8: metrics ports 65530..65537 leave",
+        ),
+        (
+            {"WEB_CONCURRENCY": "4", "METRICS_START_PORT": "7999", "HTTP_PORT": "8000"},
+            "HTTP_PORT=8000 lies inside the metrics ports 7999..8002",
+        ),
+    ],
+)
+def test_bad_environment_is_explained(environ, message):
+    with pytest.raises(ImproperlyConfigured) as raised:
+        metrics_port_range(environ)
+    assert message in str(raised.value)
+
+
+def test_problems_of_a_hand_written_range():
+    assert port_range_problems(range(9100, 9104), 8000) == []
+    assert "consecutive" in port_range_problems(range(9100, 9110, 2), 8000)[0]
+    assert "consecutive" in port_range_problems([9100, 9101], 8000)[0]
+    assert "more than the 64 workers" in port_range_problems(range(10000, 10065), 8000)[0]

@@ -1,0 +1,74 @@
+"""``manage.py check`` explains a metrics set-up that would silently break scraping."""
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+from {{ cookiecutter.project_slug }}.metrics.ports import port_range_problems
+
+APP_CONFIG = "{{ cookiecutter.project_slug }}.metrics.apps.WorkerMetricsConfig"
+
+
+@register(Tags.compatibility)
+def check_metrics_port_range(app_configs, **kwargs) -> list[Error]:
+    ports = getattr(settings, "PROMETHEUS_METRICS_EXPORT_PORT_RANGE", None)
+    if ports is None:
+        return []  # dev and test settings serve /metrics through a URL instead
+    errors = [
+        Error(problem, hint="Fix WEB_CONCURRENCY, METRICS_START_PORT or HTTP_PORT.", id="metrics.E001")
+        for problem in port_range_problems(ports, settings.HTTP_PORT)
+    ]
+    workers = getattr(settings, "WEB_CONCURRENCY", None)
+    if not errors and workers != len(ports):
+        errors.append(
+            Error(
+                f"PROMETHEUS_METRICS_EXPORT_PORT_RANGE has {len(ports)} ports but WEB_CONCURRENCY is {workers}",
+                hint="Build the range with metrics_port_range() so each worker gets exactly one port.",
+                id="metrics.E002",
+            )
+        )
+    return errors
+
+
+@register(Tags.compatibility)
+def check_single_port_setting(app_configs, **kwargs) -> list[Error]:
+    if getattr(settings, "PROMETHEUS_METRICS_EXPORT_PORT", None) is not None:
+        return [
+            Error(
+                "PROMETHEUS_METRICS_EXPORT_PORT makes every worker compete for one port; only one would be scraped",
+                hint="Remove it; PROMETHEUS_METRICS_EXPORT_PORT_RANGE gives each worker its own port.",
+                id="metrics.E003",
+            )
+        ]
+    return []
+
+
+@register(Tags.compatibility)
+def check_app_config(app_configs, **kwargs) -> list[Error]:
+    config = apps.get_app_config("django_prometheus")
+    if type(config).__module__ + "." + type(config).__qualname__ != APP_CONFIG:
+        return [
+            Error(
+                "INSTALLED_APPS loads django_prometheus' own AppConfig, which binds a metrics port in every"
+                " process, management commands included",
+                hint=f"List {APP_CONFIG!r} instead of 'django_prometheus'.",
+                id="metrics.E004",
+            )
+        ]
+    return []
+
+
+@register(Tags.compatibility)
+def check_settings_reached_django_prometheus(app_configs, **kwargs) -> list[Error]:
+    from django_prometheus import conf
+
+    wanted = tuple(getattr(settings, "PROMETHEUS_LATENCY_BUCKETS", conf.PROMETHEUS_LATENCY_BUCKETS))
+    if tuple(conf.PROMETHEUS_LATENCY_BUCKETS) != wanted:
+        return [
+            Error(
+                "django_prometheus was imported before settings loaded, so it ignores PROMETHEUS_LATENCY_BUCKETS",
+                hint="Do not import django_prometheus (or code that imports it) from settings or gunicorn.conf.py.",
+                id="metrics.E005",
+            )
+        ]
+    return []

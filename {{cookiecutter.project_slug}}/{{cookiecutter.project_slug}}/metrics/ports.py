@@ -1,0 +1,50 @@
+"""The one place that turns the environment into the metrics port range.
+
+Each gunicorn worker exports its own registry on one port of
+``range(METRICS_START_PORT, METRICS_START_PORT + WEB_CONCURRENCY)``. Settings,
+``gunicorn.conf.py`` and the system check all call these functions, so the
+range and its rules cannot drift apart. Importing this module must not import
+django_prometheus: that would freeze its settings before Django loads them.
+"""
+
+import os
+from collections.abc import Mapping
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_int
+
+MIN_PORT = 1024  # the container runs as a non-root user: no privileged ports
+MAX_PORT = 65535
+MAX_WORKERS = 64  # more workers per pod than this: scale out with replicas
+DEFAULT_HTTP_PORT = {{ cookiecutter.http_port }}
+
+
+def http_port(environ: Mapping[str, str] = os.environ) -> int:
+    return env_int("HTTP_PORT", DEFAULT_HTTP_PORT, minimum=MIN_PORT, maximum=MAX_PORT, environ=environ)
+
+
+def metrics_port_range(environ: Mapping[str, str] = os.environ) -> range:
+    """One port per gunicorn worker, validated against the HTTP port."""
+    workers = env_int("WEB_CONCURRENCY", minimum=1, maximum=MAX_WORKERS, environ=environ)
+    start = env_int("METRICS_START_PORT", minimum=MIN_PORT, maximum=MAX_PORT, environ=environ)
+    ports = range(start, start + workers)
+    problems = port_range_problems(ports, http_port(environ))
+    if problems:
+        raise ImproperlyConfigured(f"METRICS_START_PORT={start} with WEB_CONCURRENCY={workers}: {problems[0]}")
+    return ports
+
+
+def port_range_problems(ports: object, http: int) -> list[str]:
+    """Why ``ports`` cannot serve as per-worker metrics ports (empty if it can)."""
+    if not isinstance(ports, range) or ports.step != 1 or len(ports) == 0:
+        return [f"the metrics ports must be a non-empty range of consecutive ports, not {ports!r}"]
+    first, last = ports[0], ports[-1]
+    problems = []
+    if len(ports) > MAX_WORKERS:
+        problems.append(f"{len(ports)} metrics ports is more than the {MAX_WORKERS} workers allowed")
+    if first < MIN_PORT or last > MAX_PORT:
+        problems.append(f"metrics ports {first}..{last} leave the allowed {MIN_PORT}..{MAX_PORT}")
+    if http in ports:
+        problems.append(f"HTTP_PORT={http} lies inside the metrics ports {first}..{last}")
+    return problems
