@@ -49,9 +49,7 @@ class InvalidAnswer(ValueError):
 
 def validate_project_name(name: str) -> None:
     if not name.strip():
-        raise InvalidAnswer(
-            "project_name is empty: give the service a human-readable name"
-        )
+        raise InvalidAnswer("project_name is empty: give the service a human-readable name")
 
 
 def validate_project_slug(slug: str) -> None:
@@ -67,9 +65,7 @@ def validate_project_slug(slug: str) -> None:
             f" {MAX_SLUG_LENGTH}, so Kubernetes names built from it stay within 63"
         )
     if keyword.iskeyword(slug):
-        raise InvalidAnswer(
-            f"project_slug={slug!r} is a Python keyword: choose another name"
-        )
+        raise InvalidAnswer(f"project_slug={slug!r} is a Python keyword: choose another name")
     if slug in RESERVED_SLUGS:
         raise InvalidAnswer(
             f"project_slug={slug!r} clashes with a package the baked project"
@@ -81,10 +77,7 @@ def validate_project_slug(slug: str) -> None:
 def parse_whole_number(key: str, value: object, low: int, high: int) -> int:
     text = str(value).strip()
     if not re.fullmatch(r"[0-9]+", text) or not low <= int(text) <= high:
-        raise InvalidAnswer(
-            f"{key}={value!r} is not allowed: use a whole number from"
-            f" {low} to {high}"
-        )
+        raise InvalidAnswer(f"{key}={value!r} is not allowed: use a whole number from {low} to {high}")
     return int(text)
 
 
@@ -137,6 +130,7 @@ def main(answers: Mapping[str, object]) -> int:
 
 
 if __name__ == "__main__":
-    # Jinja's tojson escapes quotes and newlines, and a raw string keeps its
-    # backslash escapes for json.loads: no answer can break this line.
-    sys.exit(main(json.loads(r'''{{ cookiecutter | tojson }}''')))
+    # tojson escapes every quote and newline inside the answers, and JSON never
+    # puts three quotes in a row, so no answer can close this raw string early;
+    # being raw, it hands json.loads the backslash escapes untouched.
+    sys.exit(main(json.loads(r"""{{ cookiecutter | tojson }}""")))

@@ -3,7 +3,6 @@ from django.apps import AppConfig
 
 class ServiceConfig(AppConfig):
     name = "{{ cookiecutter.project_slug }}"
-    verbose_name = "{{ cookiecutter.project_name }}"
 
     def ready(self) -> None:
         # Registered here, not by the metrics AppConfig, so that the check that

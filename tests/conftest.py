@@ -1,0 +1,71 @@
+"""Shared fixtures: one bake per distinct context, one virtualenv per requirements pin set."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import REPO, Gunicorn, baked_virtualenv, production_env
+
+DEFAULTS = json.loads((REPO / "cookiecutter.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def bake(cookies_session):
+    """bake(**context) -> path of the baked project; each distinct context is baked once a session."""
+    baked: dict[tuple, Path] = {}
+
+    def _bake(**context: str) -> Path:
+        key = tuple(sorted(context.items()))
+        if key not in baked:
+            result = cookies_session.bake(extra_context=context)
+            assert result.exit_code == 0, f"bake of {context} failed: {result.exception}"
+            baked[key] = Path(result.project_path)
+        return baked[key]
+
+    return _bake
+
+
+@pytest.fixture(scope="session")
+def default_project(bake) -> Path:
+    return bake()
+
+
+@pytest.fixture(scope="session")
+def baked_venv(default_project) -> Path:
+    return baked_virtualenv(default_project)
+
+
+@pytest.fixture(scope="session")
+def served_project(bake, baked_venv, tmp_path_factory) -> Path:
+    """The default bake, migrated and with static files collected, as the image would be."""
+    project = bake()
+    workdir = tmp_path_factory.mktemp("prepare")
+    # Neither command binds a metrics port, so any valid range will do here.
+    env = production_env(baked_venv, 8000, range(9100, 9102), workdir)
+    for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
+        subprocess.run([baked_venv / "bin/python", "manage.py", *command], cwd=project, env=env, check=True)
+    return project
+
+
+@pytest.fixture
+def gunicorn(served_project, baked_venv, tmp_path) -> Iterator:
+    """gunicorn(workers, *args, **env) starts the default bake; every one started is stopped."""
+    started: list[Gunicorn] = []
+
+    def start(workers: int, *args: str, wait: bool = True, **env: str) -> Gunicorn:
+        workdir = tmp_path / f"gunicorn-{len(started)}"
+        workdir.mkdir()
+        service = Gunicorn(served_project, baked_venv, workers, workdir, args, **env)
+        started.append(service)
+        if wait:
+            service.wait_ready()
+        return service
+
+    yield start
+    for service in started:
+        service.stop()

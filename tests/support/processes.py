@@ -1,0 +1,129 @@
+"""Baked services as real processes: a cached virtualenv, gunicorn and runserver.
+
+Every process starts in its own session so that stopping it also stops the
+workers or autoreloader children it forked; ``stop()`` always ends in SIGKILL
+for anything that ignored SIGTERM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.support.ports import free_block, is_open
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_CACHE = REPO / ".cache"
+
+
+def baked_virtualenv(project: Path) -> Path:
+    """A virtualenv with the baked requirements-dev.txt, reused while the pins are unchanged."""
+    pins = b"".join((project / name).read_bytes() for name in ("requirements.txt", "requirements-dev.txt"))
+    key = hashlib.sha256(pins + sys.version.encode()).hexdigest()[:16]
+    venv = VENV_CACHE / f"baked-venv-{key}"
+    if (venv / "ready").exists():
+        return venv
+    # A build that died half-way has no "ready" marker and is rebuilt from scratch.
+    subprocess.run([sys.executable, "-m", "venv", "--clear", venv], check=True)
+    pip = [venv / "bin/python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-r", project / "requirements-dev.txt"], check=True)
+    (venv / "ready").write_text(key)
+    return venv
+
+
+def production_env(venv: Path, http_port: int, metrics_ports: range, runtime_dir: Path, **extra: str) -> dict:
+    """The environment the chart gives a pod, pointed at loopback ports picked for this run."""
+    env = {
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(runtime_dir),
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "HTTP_PORT": str(http_port),
+        "HTTP_BIND_ADDRESS": "127.0.0.1",
+        "WEB_CONCURRENCY": str(len(metrics_ports)),
+        "METRICS_START_PORT": str(metrics_ports[0]),
+        "METRICS_BIND_ADDRESS": "127.0.0.1",
+        "GUNICORN_ACCESS_LOG": "off",
+        # One control socket per run: gunicorn's default path is shared by every instance.
+        "GUNICORN_RUNTIME_DIR": str(runtime_dir),
+    }
+    env.update(extra)
+    return env
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> float:
+    """Seconds until ``condition()`` held; raises TimeoutError after ``timeout``."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+    return time.monotonic() - started
+
+
+class Process:
+    """A command in its own session, with its output kept in a log file."""
+
+    def __init__(self, argv: list, cwd: Path, env: dict, log: Path) -> None:
+        self.log_path = log
+        self._log = open(log, "wb")  # noqa: SIM115  closed in stop()
+        self.popen = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def children(self) -> list[int]:
+        path = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGTERM)
+                self.popen.wait(timeout=15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+        try:
+            os.killpg(self.pid, signal.SIGKILL)  # workers that outlived their master
+        except ProcessLookupError:
+            pass
+        self.popen.wait()
+        self._log.close()
+
+
+class Gunicorn(Process):
+    """A baked service under gunicorn with ``workers`` workers on free loopback ports."""
+
+    def __init__(self, project: Path, venv: Path, workers: int, workdir: Path, args=(), **env: str) -> None:
+        ports = free_block(workers + 1)
+        self.http_port = ports[0]
+        self.metrics_ports = ports[1:]
+        self.project = project
+        self.env = production_env(venv, self.http_port, self.metrics_ports, workdir, **env)
+        super().__init__([venv / "bin/gunicorn", *args], project, self.env, workdir / "gunicorn.log")
+
+    def open_metrics_ports(self) -> list[int]:
+        return [port for port in self.metrics_ports if is_open(port)]
+
+    def wait_ready(self, timeout: float = 60) -> float:
+        def ready() -> bool:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.popen.returncode}:\n{self.output()}")
+            return is_open(self.http_port) and len(self.open_metrics_ports()) == len(self.metrics_ports)
+
+        return wait_until(ready, timeout)

@@ -1,0 +1,120 @@
+"""Bake the supported combinations, refuse the unsupported ones, and check what comes out."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import REPO
+
+SUPPORTED = {
+    "defaults": {},
+    "one-worker": {"web_concurrency": "1"},
+    "twelve-workers-high-ports": {"web_concurrency": "12", "metrics_start_port": "20000", "http_port": "8080"},
+    "http-above-metrics": {"web_concurrency": "3", "metrics_start_port": "8001", "http_port": "8004"},
+    "range-ends-at-65535": {"web_concurrency": "64", "metrics_start_port": "65472"},
+    "short-slug-sorts-before-config": {"project_name": "Ab"},
+    "longest-slug": {"project_name": "Billing", "project_slug": "b" * 40},
+    "quotes-and-backslash": {
+        "project_name": 'Bob\'s "Quoted" Service',
+        "project_slug": "quoted_service",
+        "description": 'Says "hi", it\'s \\ fine: café',
+    },
+    "python-3.13-image": {"python_version": "3.13"},
+}
+
+UNSUPPORTED = {
+    "slug-with-dash": ({"project_slug": "orders-service"}, "project_slug='orders-service' is not a valid package name"),
+    "slug-uppercase": ({"project_slug": "Orders"}, "project_slug='Orders' is not a valid package name"),
+    "slug-keyword": ({"project_slug": "import"}, "project_slug='import' is a Python keyword"),
+    "slug-shadows-config": ({"project_slug": "config"}, "project_slug='config' clashes with a package"),
+    "zero-workers": ({"web_concurrency": "0"}, "web_concurrency='0' is not allowed: use a whole number from 1 to 64"),
+    "fractional-workers": ({"web_concurrency": "1.5"}, "web_concurrency='1.5' is not allowed"),
+    "privileged-http-port": ({"http_port": "80"}, "http_port='80' is not allowed: use a whole number from 1024"),
+    "port-not-a-number": ({"metrics_start_port": "abc"}, "metrics_start_port='abc' is not allowed"),
+    "range-past-65535": (
+        {"metrics_start_port": "65535", "web_concurrency": "2"},
+        "metrics_start_port=65535 with web_concurrency=2 needs ports 65535..65536, past 65535",
+    ),
+    "http-inside-range": (
+        {"http_port": "9101"},
+        "http_port=9101 lies inside the metrics port range 9100..9103",
+    ),
+    "quote-in-bad-slug": ({"project_slug": "it's"}, 'project_slug="it\'s" is not a valid package name'),
+}
+
+# Jinja left unrendered: cookiecutter variables anywhere; any Jinja outside Helm's own templates.
+COOKIECUTTER_SYNTAX = re.compile(r"\{\{-?\s*cookiecutter|\{%-?[^%]*cookiecutter|cookiecutter\.")
+JINJA_SYNTAX = re.compile(r"\{\{|\{%|\{#")
+
+
+def baked_files(project: Path) -> list[Path]:
+    return [path for path in project.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
+
+
+@pytest.mark.parametrize("context", SUPPORTED.values(), ids=SUPPORTED.keys())
+def test_supported_combination_bakes_clean(bake, context):
+    project = bake(**context)
+    assert (project / "manage.py").is_file()
+    assert (project / "gunicorn.conf.py").is_file()
+    slug = context.get("project_slug") or project.name
+    assert project.name == slug and (project / slug / "metrics" / "ports.py").is_file()
+
+    leftovers = []
+    for path in baked_files(project):
+        relative = path.relative_to(project)
+        if JINJA_SYNTAX.search(str(relative)):
+            leftovers.append(f"{relative} (path)")
+        text = path.read_text(errors="replace")
+        in_helm_templates = relative.parts[:2] == ("chart", "templates")
+        if COOKIECUTTER_SYNTAX.search(text) or (not in_helm_templates and JINJA_SYNTAX.search(text)):
+            leftovers.append(str(relative))
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("context", SUPPORTED.values(), ids=SUPPORTED.keys())
+def test_supported_combination_is_lint_clean(bake, context):
+    project = bake(**context)
+    ruff = [sys.executable, "-m", "ruff"]
+    check = subprocess.run([*ruff, "check", "--no-cache", "."], cwd=project, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    fmt = subprocess.run([*ruff, "format", "--check", "--no-cache", "."], cwd=project, capture_output=True, text=True)
+    assert fmt.returncode == 0, fmt.stdout
+
+
+@pytest.mark.parametrize("context", SUPPORTED.values(), ids=SUPPORTED.keys())
+def test_supported_combination_passes_its_own_tests(bake, baked_venv, context):
+    project = bake(**context)
+    result = subprocess.run(
+        [baked_venv / "bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"\b\d+ passed\b", result.stdout)
+
+
+@pytest.mark.parametrize(("context", "message"), UNSUPPORTED.values(), ids=UNSUPPORTED.keys())
+def test_unsupported_combination_is_refused_with_a_clear_message(cookies, capfd, tmp_path, context, message):
+    result = cookies.bake(extra_context=context)
+    assert result.exit_code != 0
+    assert result.project_path is None
+    error_lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR: ")]
+    assert len(error_lines) == 1, error_lines
+    assert message in error_lines[0]
+    # pytest-cookies bakes into tmp_path/cookies/bakeNN: nothing may be left half-written there.
+    assert list((tmp_path / "cookies").glob("*/*")) == []
+
+
+def test_template_code_itself_is_lint_clean():
+    ruff = [sys.executable, "-m", "ruff"]
+    # Named paths: ruff would otherwise try to read the template's unrendered pyproject.toml.
+    for command in (["check", "--no-cache", "hooks", "tests"], ["format", "--check", "--no-cache", "hooks", "tests"]):
+        result = subprocess.run([*ruff, *command], cwd=REPO, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout

@@ -1,0 +1,88 @@
+"""Unit tests of the pre-generation validators, imported straight from the hook."""
+
+import importlib.util
+
+import pytest
+
+from tests.support.processes import REPO
+
+spec = importlib.util.spec_from_file_location("pre_gen_project", REPO / "hooks" / "pre_gen_project.py")
+hook = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(hook)
+
+VALID = {
+    "project_name": "Orders Service",
+    "project_slug": "orders_service",
+    "web_concurrency": "4",
+    "http_port": "8000",
+    "metrics_start_port": "9100",
+}
+
+
+def rejection(**changes: str) -> str:
+    with pytest.raises(hook.InvalidAnswer) as raised:
+        hook.validate({**VALID, **changes})
+    return str(raised.value)
+
+
+def test_valid_answers_pass():
+    hook.validate(VALID)
+    assert hook.main(VALID) == 0
+
+
+@pytest.mark.parametrize("slug", ["Orders", "orders-service", "9lives", "_private", "orders service", ""])
+def test_slug_must_be_a_lowercase_identifier(slug):
+    assert rejection(project_slug=slug).startswith(f"project_slug={slug!r} is not a valid package name")
+
+
+def test_slug_must_not_be_a_keyword():
+    assert rejection(project_slug="class") == "project_slug='class' is a Python keyword: choose another name"
+
+
+@pytest.mark.parametrize("slug", ["config", "django", "tests", "gunicorn"])
+def test_slug_must_not_shadow_an_imported_package(slug):
+    assert rejection(project_slug=slug).startswith(f"project_slug={slug!r} clashes with a package")
+
+
+def test_slug_length_is_bounded_by_kubernetes_names():
+    assert "is 41 characters long: use at most 40" in rejection(project_slug="a" * 41)
+    hook.validate({**VALID, "project_slug": "a" * 40})
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "2.5", "four", "65", ""])
+def test_web_concurrency_must_be_a_positive_whole_number(value):
+    assert rejection(web_concurrency=value) == (
+        f"web_concurrency={value!r} is not allowed: use a whole number from 1 to 64"
+    )
+
+
+@pytest.mark.parametrize("key", ["http_port", "metrics_start_port"])
+@pytest.mark.parametrize("value", ["80", "1023", "65536", "port", "8000.0"])
+def test_ports_must_be_unprivileged_whole_numbers(key, value):
+    assert rejection(**{key: value}) == f"{key}={value!r} is not allowed: use a whole number from 1024 to 65535"
+
+
+def test_metrics_range_must_end_by_65535():
+    assert rejection(metrics_start_port="65533", web_concurrency="4") == (
+        "metrics_start_port=65533 with web_concurrency=4 needs ports 65533..65536, past 65535:"
+        " lower metrics_start_port to at most 65532"
+    )
+    hook.validate({**VALID, "metrics_start_port": "65532", "web_concurrency": "4"})
+
+
+@pytest.mark.parametrize("http_port", ["9100", "9103"])
+def test_http_port_must_lie_outside_the_metrics_range(http_port):
+    assert rejection(http_port=http_port) == (
+        f"http_port={http_port} lies inside the metrics port range 9100..9103"
+        " (metrics_start_port=9100, web_concurrency=4): move one of them"
+    )
+
+
+def test_http_port_just_outside_the_range_passes():
+    hook.validate({**VALID, "http_port": "9104"})
+    hook.validate({**VALID, "http_port": "9099"})
+
+
+def test_main_prints_one_error_line_and_fails(capsys):
+    assert hook.main({**VALID, "web_concurrency": "0"}) == 1
+    assert capsys.readouterr().err == "ERROR: web_concurrency='0' is not allowed: use a whole number from 1 to 64\n"

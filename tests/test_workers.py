@@ -1,0 +1,112 @@
+"""The baked service under real gunicorn and runserver: one metrics port per worker, exact sums."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from tests.support.load import burst, get
+from tests.support.metrics import responses, scrape
+from tests.support.ports import free_block, is_open
+from tests.support.processes import Process, production_env, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("workers", [1, 3, 4])
+def test_exactly_one_metrics_port_per_worker(gunicorn, workers):
+    service = gunicorn(workers)
+    assert service.open_metrics_ports() == list(service.metrics_ports)
+    assert not is_open(service.metrics_ports[-1] + 1), "a port past the range answers"
+    assert len(service.children()) == workers
+
+
+def test_counters_over_all_ports_sum_to_the_requests_sent(gunicorn):
+    service = gunicorn(4)
+    sent = 800
+    statuses = burst(service.http_port, sent, concurrency=16)
+    assert statuses == [200] * sent
+
+    per_port = {port: responses(scrape(port), view="index") for port in service.metrics_ports}
+    print(f"\n4 workers, {sent} requests, per-port counts {per_port}, sum {sum(per_port.values()):.0f}")
+    assert sum(per_port.values()) == sent
+    assert sum(count > 0 for count in per_port.values()) >= 2, "one worker served everything"
+
+
+def test_management_command_started_first_takes_no_port(gunicorn, served_project, baked_venv, tmp_path):
+    ports = free_block(4)
+    env = production_env(baked_venv, ports[0], ports[1:], tmp_path)
+    shell = Process(
+        [
+            baked_venv / "bin/python",
+            "manage.py",
+            "shell",
+            "-c",
+            "print('loaded', flush=True); import time; time.sleep(60)",
+        ],
+        served_project,
+        env,
+        tmp_path / "shell.log",
+    )
+    try:
+        wait_until(lambda: "loaded" in shell.output(), timeout=30)
+        assert [port for port in ports[1:] if is_open(port)] == [], "the shell bound a metrics port"
+        service = gunicorn(3)
+        assert service.open_metrics_ports() == list(service.metrics_ports)
+        assert shell.popen.poll() is None, "the shell should still be running alongside gunicorn"
+    finally:
+        shell.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--preload"], "preload_app is on: only the master would load Django"),
+        (["--workers", "5"], "gunicorn would start 5 workers but the metrics port range"),
+    ],
+    ids=["preload", "workers-flag"],
+)
+def test_gunicorn_refuses_settings_that_break_per_worker_ports(gunicorn, args, message):
+    service = gunicorn(2, *args, wait=False)
+    assert service.popen.wait(timeout=30) != 0
+    assert f"refused to start: {message}" in service.output()
+    assert service.open_metrics_ports() == []
+
+
+def test_worker_count_signals_are_reverted(gunicorn):
+    service = gunicorn(2)
+    service.popen.send_signal(signal.SIGTTIN)
+    wait_until(lambda: "Refusing to run 3 workers" in service.output(), timeout=10)
+    time.sleep(1)  # let the master settle on its worker count
+    assert len(service.children()) == 2
+    assert service.open_metrics_ports() == list(service.metrics_ports)
+
+
+def test_runserver_with_autoreloader_serves_requests_and_metrics(served_project, baked_venv, tmp_path):
+    port = free_block(1)[0]
+    env = {"PATH": str(baked_venv / "bin"), "HOME": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings.dev"}
+    server = Process(
+        [baked_venv / "bin/python", "manage.py", "runserver", f"127.0.0.1:{port}"],
+        served_project,
+        env,
+        tmp_path / "runserver.log",
+    )
+    try:
+        wait_until(lambda: is_open(port), timeout=30)
+        assert server.children(), "the autoreloader did not start its child process"
+        assert get(port, "/") == 200
+        assert responses(scrape(port), view="index") == 1
+        assert get(port, "/healthz") == 200
+    finally:
+        server.stop()
+    assert "Traceback" not in server.output()
+
+
+def test_probes_answer_the_pod_ip_under_gunicorn(gunicorn):
+    service = gunicorn(1)
+    # The kubelet probes by pod IP, which is not in ALLOWED_HOSTS.
+    assert get(service.http_port, "/healthz", host="10.0.0.7") == 200
+    assert get(service.http_port, "/readyz", host="10.0.0.7") == 200
+    assert get(service.http_port, "/", host="10.0.0.7") == 400
