@@ -6,9 +6,16 @@ import pytest
 
 from tests.support.processes import REPO
 
-spec = importlib.util.spec_from_file_location("pre_gen_project", REPO / "hooks" / "pre_gen_project.py")
-hook = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(hook)
+
+def load_hook(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "hooks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+hook = load_hook("pre_gen_project")
+post_gen = load_hook("post_gen_project")
 
 VALID = {
     "project_name": "Orders Service",
@@ -86,3 +93,18 @@ def test_http_port_just_outside_the_range_passes():
 def test_main_prints_one_error_line_and_fails(capsys):
     assert hook.main({**VALID, "web_concurrency": "0"}) == 1
     assert capsys.readouterr().err == "ERROR: web_concurrency='0' is not allowed: use a whole number from 1 to 64\n"
+
+
+def test_post_gen_names_the_chart_helpers_after_the_chart(tmp_path):
+    templates = tmp_path / "templates"
+    (templates / "tests").mkdir(parents=True)
+    (templates / "_helpers.tpl").write_text('{{- define "__chart__.fullname" -}}x{{- end }}')
+    (templates / "tests" / "pod.yaml").write_text('name: {{ include "__chart__.fullname" . }}')
+    (templates / "plain.yaml").write_text("kind: ConfigMap  # __chart__ without a quote stays")
+
+    changed = post_gen.namespace_helpers(templates, "orders-service")
+
+    assert sorted(p.name for p in changed) == ["_helpers.tpl", "pod.yaml"]
+    assert (templates / "_helpers.tpl").read_text() == '{{- define "orders-service.fullname" -}}x{{- end }}'
+    assert (templates / "tests" / "pod.yaml").read_text() == 'name: {{ include "orders-service.fullname" . }}'
+    assert "__chart__ without a quote" in (templates / "plain.yaml").read_text()

