@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import REPO, Gunicorn, baked_virtualenv, production_env
+from tests.support.processes import REPO, Gunicorn, baked_virtualenv, port_config, production_env
 
 DEFAULTS = json.loads((REPO / "cookiecutter.json").read_text())
 
@@ -46,7 +46,7 @@ def served_project(bake, baked_venv, tmp_path_factory) -> Path:
     project = bake()
     workdir = tmp_path_factory.mktemp("prepare")
     # Neither command binds a metrics port, so any valid range will do here.
-    env = production_env(baked_venv, 8000, range(9100, 9102), workdir)
+    env = production_env(baked_venv, workdir, port_config(8000, range(9100, 9102)))
     for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
         subprocess.run([baked_venv / "bin/python", "manage.py", *command], cwd=project, env=env, check=True)
     return project
@@ -60,7 +60,7 @@ def gunicorn(served_project, baked_venv, tmp_path) -> Iterator:
     def start(workers: int, *args: str, wait: bool = True, **env: str) -> Gunicorn:
         workdir = tmp_path / f"gunicorn-{len(started)}"
         workdir.mkdir()
-        service = Gunicorn(served_project, baked_venv, workers, workdir, args, **env)
+        service = Gunicorn.on_free_ports(served_project, baked_venv, workers, workdir, args, **env)
         started.append(service)
         if wait:
             service.wait_ready()
@@ -69,3 +69,28 @@ def gunicorn(served_project, baked_venv, tmp_path) -> Iterator:
     yield start
     for service in started:
         service.stop()
+
+
+MEASUREMENTS = pytest.StashKey[list]()
+
+
+def pytest_configure(config) -> None:
+    config.stash[MEASUREMENTS] = []
+
+
+@pytest.fixture
+def report(request):
+    """report(line): a figure the test measured, printed in the run's closing summary."""
+
+    def add(line: str) -> None:
+        request.config.stash[MEASUREMENTS].append(f"{request.node.name}: {line}")
+
+    return add
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    lines = config.stash.get(MEASUREMENTS, [])
+    if lines:
+        terminalreporter.section("measured")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -10,7 +10,7 @@ import pytest
 from tests.support.load import burst, get
 from tests.support.metrics import responses, scrape
 from tests.support.ports import free_block, is_open
-from tests.support.processes import Process, production_env, wait_until
+from tests.support.processes import Process, port_config, production_env, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -23,21 +23,21 @@ def test_exactly_one_metrics_port_per_worker(gunicorn, workers):
     assert len(service.children()) == workers
 
 
-def test_counters_over_all_ports_sum_to_the_requests_sent(gunicorn):
+def test_counters_over_all_ports_sum_to_the_requests_sent(gunicorn, report):
     service = gunicorn(4)
     sent = 800
     statuses = burst(service.http_port, sent, concurrency=16)
     assert statuses == [200] * sent
 
     per_port = {port: responses(scrape(port), view="index") for port in service.metrics_ports}
-    print(f"\n4 workers, {sent} requests, per-port counts {per_port}, sum {sum(per_port.values()):.0f}")
+    report(f"4 workers, {sent} requests, per-port counts {per_port}, sum {sum(per_port.values()):.0f}")
     assert sum(per_port.values()) == sent
     assert sum(count > 0 for count in per_port.values()) >= 2, "one worker served everything"
 
 
 def test_management_command_started_first_takes_no_port(gunicorn, served_project, baked_venv, tmp_path):
     ports = free_block(4)
-    env = production_env(baked_venv, ports[0], ports[1:], tmp_path)
+    env = production_env(baked_venv, tmp_path, port_config(ports[0], ports[1:]))
     shell = Process(
         [
             baked_venv / "bin/python",

@@ -38,8 +38,8 @@ def baked_virtualenv(project: Path) -> Path:
     return venv
 
 
-def production_env(venv: Path, http_port: int, metrics_ports: range, runtime_dir: Path, **extra: str) -> dict:
-    """The environment the chart gives a pod, pointed at loopback ports picked for this run."""
+def production_env(venv: Path, runtime_dir: Path, config: dict, **extra: str) -> dict:
+    """A pod's environment: ``config`` (what the chart's ConfigMap holds), its Secret, loopback binds."""
     env = {
         "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(runtime_dir),
@@ -47,17 +47,19 @@ def production_env(venv: Path, http_port: int, metrics_ports: range, runtime_dir
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "HTTP_PORT": str(http_port),
-        "HTTP_BIND_ADDRESS": "127.0.0.1",
-        "WEB_CONCURRENCY": str(len(metrics_ports)),
-        "METRICS_START_PORT": str(metrics_ports[0]),
-        "METRICS_BIND_ADDRESS": "127.0.0.1",
         "GUNICORN_ACCESS_LOG": "off",
         # One control socket per run: gunicorn's default path is shared by every instance.
         "GUNICORN_RUNTIME_DIR": str(runtime_dir),
     }
+    env.update({key: str(value) for key, value in config.items()})
+    # Only ever reachable from this machine.
+    env.update(HTTP_BIND_ADDRESS="127.0.0.1", METRICS_BIND_ADDRESS="127.0.0.1")
     env.update(extra)
     return env
+
+
+def port_config(http_port: int, metrics_ports: range) -> dict:
+    return {"HTTP_PORT": http_port, "WEB_CONCURRENCY": len(metrics_ports), "METRICS_START_PORT": metrics_ports[0]}
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> float:
@@ -107,18 +109,28 @@ class Process:
 
 
 class Gunicorn(Process):
-    """A baked service under gunicorn with ``workers`` workers on free loopback ports."""
+    """A baked service under gunicorn, its ports given by the caller."""
 
-    def __init__(self, project: Path, venv: Path, workers: int, workdir: Path, args=(), **env: str) -> None:
-        ports = free_block(workers + 1)
-        self.http_port = ports[0]
-        self.metrics_ports = ports[1:]
+    def __init__(
+        self, project: Path, venv: Path, env: dict, http_port: int, metrics_ports: list, workdir: Path, args=()
+    ) -> None:
         self.project = project
-        self.env = production_env(venv, self.http_port, self.metrics_ports, workdir, **env)
-        super().__init__([venv / "bin/gunicorn", *args], project, self.env, workdir / "gunicorn.log")
+        self.env = env
+        self.http_port = http_port
+        self.metrics_ports = list(metrics_ports)
+        super().__init__([venv / "bin/gunicorn", *args], project, env, workdir / "gunicorn.log")
+
+    @classmethod
+    def on_free_ports(cls, project: Path, venv: Path, workers: int, workdir: Path, args=(), **extra: str):
+        ports = free_block(workers + 1)
+        env = production_env(venv, workdir, port_config(ports[0], ports[1:]), **extra)
+        return cls(project, venv, env, ports[0], ports[1:], workdir, args)
 
     def open_metrics_ports(self) -> list[int]:
         return [port for port in self.metrics_ports if is_open(port)]
+
+    def worker_pids(self) -> list[int]:
+        return self.children()
 
     def wait_ready(self, timeout: float = 60) -> float:
         def ready() -> bool:

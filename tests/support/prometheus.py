@@ -1,0 +1,110 @@
+"""A real Prometheus server on loopback, scraping what the rendered chart tells it to."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from tests.support.ports import free_block
+from tests.support.processes import Process, wait_until
+
+PROMETHEUS = shutil.which("prometheus")
+PROMTOOL = shutil.which("promtool")
+
+
+def one(docs: list[dict], kind: str) -> dict:
+    (found,) = [doc for doc in docs if doc["kind"] == kind]
+    return found
+
+
+def scrape_jobs_from_chart(docs: list[dict], host: str = "127.0.0.1", pod: str = "pod-0") -> list[dict]:
+    """What prometheus-operator would generate from the rendered ServiceMonitor, for one local pod.
+
+    Each endpoint names a Service port; the Service maps it to a container port
+    (by name or number) and the Deployment gives that port its number.
+    Target labels follow the operator: job = Service name, plus namespace,
+    service, pod and endpoint (the port name).
+    """
+    monitor, service, deployment = one(docs, "ServiceMonitor"), one(docs, "Service"), one(docs, "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container_ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    service_ports = {port["name"]: port for port in service["spec"]["ports"]}
+    namespace, name = monitor["metadata"].get("namespace", "default"), monitor["metadata"]["name"]
+    jobs = []
+    for index, endpoint in enumerate(monitor["spec"]["endpoints"]):
+        target_port = service_ports[endpoint["port"]]["targetPort"]
+        number = container_ports[target_port] if isinstance(target_port, str) else target_port
+        labels = {
+            "job": service["metadata"]["name"],
+            "namespace": namespace,
+            "service": service["metadata"]["name"],
+            "pod": pod,
+            "endpoint": endpoint["port"],
+        }
+        jobs.append(
+            {
+                "job_name": f"serviceMonitor/{namespace}/{name}/{index}",
+                "scrape_interval": endpoint["interval"],
+                "scrape_timeout": endpoint["scrapeTimeout"],
+                "metrics_path": endpoint.get("path", "/metrics"),
+                "static_configs": [{"targets": [f"{host}:{number}"], "labels": labels}],
+            }
+        )
+    return jobs
+
+
+class Prometheus(Process):
+    """``prometheus`` on a free loopback port with its own temporary storage."""
+
+    def __init__(self, workdir: Path, jobs: list[dict], rule_files: list[Path] = (), evaluation: str = "1s") -> None:
+        self.port = free_block(1)[0]
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": evaluation},
+            "rule_files": [str(path) for path in rule_files],
+            "scrape_configs": jobs,
+        }
+        config_path = workdir / "prometheus.yml"
+        config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        argv = [
+            PROMETHEUS,
+            f"--config.file={config_path}",
+            f"--storage.tsdb.path={workdir / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--log.level=warn",
+        ]
+        super().__init__(argv, workdir, {"PATH": "/usr/bin:/bin"}, workdir / "prometheus.log")
+        wait_until(self._ready, timeout=60)
+
+    def _ready(self) -> bool:
+        if self.popen.poll() is not None:
+            raise RuntimeError(f"prometheus exited:\n{self.output()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def api(self, path: str, **params: str) -> dict:
+        url = f"http://127.0.0.1:{self.port}/api/v1/{path}?{urllib.parse.urlencode(params)}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = json.load(response)
+        assert body["status"] == "success", body
+        return body["data"]
+
+    def query(self, expr: str) -> list[dict]:
+        return self.api("query", query=expr)["result"]
+
+    def scalar(self, expr: str) -> float | None:
+        """The single value ``expr`` returns now, or None when it returns nothing."""
+        result = self.query(expr)
+        assert len(result) <= 1, f"{expr} returned {len(result)} series"
+        return float(result[0]["value"][1]) if result else None
+
+    def wait_for(self, expr: str, predicate, timeout: float = 30) -> float:
+        """Seconds until ``predicate(scalar(expr))`` held."""
+        return wait_until(lambda: predicate(self.scalar(expr)), timeout=timeout, interval=0.25)
