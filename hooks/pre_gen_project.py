@@ -21,6 +21,10 @@ from typing import Mapping
 MIN_PORT = 1024  # the container runs as a non-root user: no privileged ports
 MAX_PORT = 65535
 MAX_WORKERS = 64  # more workers per pod than this: scale out with replicas
+# Below 93.06% even 100% errors burn the budget slower than the 14.4x page threshold.
+MIN_OBJECTIVE = 95.0
+MAX_LATENCY_THRESHOLD = 60.0
+MIN_PERIOD_DAYS, MAX_PERIOD_DAYS = 7, 90
 # Kubernetes names built from the slug (plus the release name) must fit 63 characters.
 MAX_SLUG_LENGTH = 40
 
@@ -109,6 +113,32 @@ def validate_http_port_outside_metrics(http_port: int, start: int, workers: int)
         )
 
 
+def parse_objective(key: str, value: object) -> float:
+    """A percentage below 100 with at most three decimals, high enough that a
+    fast burn (14.4 times the budget) can still be told from total failure."""
+    text = str(value).strip()
+    if not re.fullmatch(r"[0-9]{2}(\.[0-9]{1,3})?", text) or not MIN_OBJECTIVE <= float(text) < 100:
+        raise InvalidAnswer(
+            f"{key}={value!r} is not allowed: use a percentage from {MIN_OBJECTIVE:g} up to, not"
+            " including, 100, with at most three decimals (e.g. 99.9)"
+        )
+    return float(text)
+
+
+def parse_latency_threshold(value: object) -> float:
+    text = str(value).strip()
+    if not re.fullmatch(r"[0-9]+(\.[0-9]{1,3})?", text) or not 0.001 <= float(text) <= MAX_LATENCY_THRESHOLD:
+        raise InvalidAnswer(
+            f"slo_latency_threshold_seconds={value!r} is not allowed: use seconds from 0.001 to"
+            f" {MAX_LATENCY_THRESHOLD:g}, at most three decimals (e.g. 0.3)"
+        )
+    return float(text)
+
+
+def parse_period_days(value: object) -> int:
+    return parse_whole_number("slo_period_days", value, MIN_PERIOD_DAYS, MAX_PERIOD_DAYS)
+
+
 def validate(answers: Mapping[str, object]) -> None:
     """Run every rule in the order a user reads the prompts."""
     validate_project_name(str(answers["project_name"]))
@@ -118,6 +148,10 @@ def validate(answers: Mapping[str, object]) -> None:
     start = parse_port("metrics_start_port", answers["metrics_start_port"])
     validate_metrics_range_fits(start, workers)
     validate_http_port_outside_metrics(http_port, start, workers)
+    parse_objective("slo_availability_target", answers["slo_availability_target"])
+    parse_objective("slo_latency_target", answers["slo_latency_target"])
+    parse_latency_threshold(answers["slo_latency_threshold_seconds"])
+    parse_period_days(answers["slo_period_days"])
 
 
 def main(answers: Mapping[str, object]) -> int:

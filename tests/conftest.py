@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.deployment import deploy
 from tests.support.processes import REPO, Gunicorn, baked_virtualenv, port_config, production_env
+from tests.support.prometheus import PROMETHEUS
 
 DEFAULTS = json.loads((REPO / "cookiecutter.json").read_text())
 
@@ -69,6 +71,24 @@ def gunicorn(served_project, baked_venv, tmp_path) -> Iterator:
     yield start
     for service in started:
         service.stop()
+
+
+@pytest.fixture
+def deployed(served_project, baked_venv, tmp_path) -> Iterator:
+    """deployed(workers, naive=False, rules=False, **env): the service as its chart would run it, and
+    Prometheus scraping it (plus a naive single-URL job, and the chart's rules, if asked)."""
+    if PROMETHEUS is None:
+        pytest.skip("prometheus is not installed (Debian package 'prometheus'; .ci/run installs it)")
+    started: list = []
+
+    def start(workers: int, **options):
+        workdir = tmp_path / f"deploy-{len(started)}"
+        workdir.mkdir()
+        return deploy(served_project, baked_venv, workdir, started, workers, **options)
+
+    yield start
+    for process in reversed(started):
+        process.stop()
 
 
 MEASUREMENTS = pytest.StashKey[list]()

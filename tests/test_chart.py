@@ -13,6 +13,7 @@ import pytest
 from cloudcoil.models.prometheus_operator.v1 import ServiceMonitor
 
 from tests.support import helm
+from tests.support.manifests import app_container, env_configmap, one
 
 KUBERNETES_VERSION = "1.33"
 # IANA service names, which Kubernetes requires of port names.
@@ -56,16 +57,6 @@ def cases() -> list:
     return bakes + overrides
 
 
-def one(docs: list[dict], kind: str) -> dict:
-    found = [doc for doc in docs if doc["kind"] == kind]
-    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
-    return found[0]
-
-
-def app_container(deployment: dict) -> dict:
-    return deployment["spec"]["template"]["spec"]["containers"][0]
-
-
 def effective_config(project: Path, values: dict) -> dict:
     """env.config as Helm will see it: the chart defaults, then the user's values."""
     import yaml
@@ -95,7 +86,7 @@ def test_deployment_service_and_servicemonitor_agree_on_every_metrics_port(rende
     workers, start = int(config["WEB_CONCURRENCY"]), int(config["METRICS_START_PORT"])
     expected = {f"metrics-{i}": start + i - 1 for i in range(1, workers + 1)}
 
-    container_ports = {p["name"]: p["containerPort"] for p in app_container(one(docs, "Deployment"))["ports"]}
+    container_ports = {p["name"]: p["containerPort"] for p in app_container(docs)["ports"]}
     service = one(docs, "Service")
     service_ports = {p["name"]: p["port"] for p in service["spec"]["ports"]}
     endpoints = [e["port"] for e in one(docs, "ServiceMonitor")["spec"]["endpoints"]]
@@ -110,7 +101,7 @@ def test_deployment_service_and_servicemonitor_agree_on_every_metrics_port(rende
 @pytest.mark.parametrize(("context", "values"), cases())
 def test_port_names_and_numbers_obey_kubernetes_rules(rendered, context, values):
     _, docs = rendered(context, values)
-    for ports in (app_container(one(docs, "Deployment"))["ports"], one(docs, "Service")["spec"]["ports"]):
+    for ports in (app_container(docs)["ports"], one(docs, "Service")["spec"]["ports"]):
         names = [p["name"] for p in ports]
         assert len(names) == len(set(names)), "port names must be unique"
         for port in ports:
@@ -124,9 +115,9 @@ def test_every_env_config_key_reaches_the_container_and_gives_the_service_the_sa
 ):
     project, docs = rendered(context, values)
     config = effective_config(project, values)
-    configmap = one(docs, "ConfigMap")
+    configmap = env_configmap(docs)
     assert configmap["data"] == {key: str(value) for key, value in config.items()}
-    env_from = app_container(one(docs, "Deployment"))["envFrom"]
+    env_from = app_container(docs)["envFrom"]
     assert env_from[0] == {"configMapRef": {"name": configmap["metadata"]["name"]}}
     assert "secretRef" in env_from[1], "the Secret comes last so that it wins on a clash"
 
@@ -137,7 +128,7 @@ def test_every_env_config_key_reaches_the_container_and_gives_the_service_the_sa
         [baked_venv / "bin/python", "-c", code], cwd=project, env=configmap["data"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
-    chart_ports = [p["containerPort"] for p in app_container(one(docs, "Deployment"))["ports"] if p["name"] != "http"]
+    chart_ports = [p["containerPort"] for p in app_container(docs)["ports"] if p["name"] != "http"]
     assert json.loads(result.stdout) == chart_ports
 
 
@@ -163,7 +154,7 @@ def test_a_bad_object_is_caught_by_the_validators(rendered):
     """The validators above would fail on a real mistake."""
     _, docs = rendered({}, {})
     deployment = json.loads(json.dumps(one(docs, "Deployment")))
-    app_container(deployment)["ports"][0]["containerPort"] = "8000"
+    deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "8000"
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
     monitor = json.loads(json.dumps(one(docs, "ServiceMonitor")))
@@ -231,7 +222,7 @@ def test_config_checksum_rolls_pods_when_the_environment_changes(rendered):
 def test_existing_secret_replaces_the_generated_one(rendered):
     _, docs = rendered({}, {"env": {"existingSecret": "orders-prod"}})
     assert [doc for doc in docs if doc["kind"] == "Secret"] == []
-    assert app_container(one(docs, "Deployment"))["envFrom"][1] == {"secretRef": {"name": "orders-prod"}}
+    assert app_container(docs)["envFrom"][1] == {"secretRef": {"name": "orders-prod"}}
 
 
 def test_helm_test_pod_checks_the_http_port_and_every_metrics_port(rendered):

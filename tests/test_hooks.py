@@ -23,6 +23,10 @@ VALID = {
     "web_concurrency": "4",
     "http_port": "8000",
     "metrics_start_port": "9100",
+    "slo_availability_target": "99.9",
+    "slo_latency_target": "99",
+    "slo_latency_threshold_seconds": "0.3",
+    "slo_period_days": "30",
 }
 
 
@@ -108,3 +112,31 @@ def test_post_gen_names_the_chart_helpers_after_the_chart(tmp_path):
     assert (templates / "_helpers.tpl").read_text() == '{{- define "orders-service.fullname" -}}x{{- end }}'
     assert (templates / "tests" / "pod.yaml").read_text() == 'name: {{ include "orders-service.fullname" . }}'
     assert "__chart__ without a quote" in (templates / "plain.yaml").read_text()
+
+
+@pytest.mark.parametrize("key", ["slo_availability_target", "slo_latency_target"])
+@pytest.mark.parametrize("value", ["100", "94.9", "99.9999", "abc", "99,9", "-99", "199"])
+def test_objectives_are_percentages_a_fast_burn_can_exceed(key, value):
+    assert rejection(**{key: value}) == (
+        f"{key}={value!r} is not allowed: use a percentage from 95 up to, not including, 100,"
+        " with at most three decimals (e.g. 99.9)"
+    )
+
+
+@pytest.mark.parametrize("value", ["95", "99", "99.95", "99.999"])
+def test_objectives_in_range_pass(value):
+    hook.validate({**VALID, "slo_availability_target": value, "slo_latency_target": value})
+
+
+@pytest.mark.parametrize("value", ["0", "0.0001", "61", "fast", "-1"])
+def test_latency_threshold_is_a_sane_number_of_seconds(value):
+    assert rejection(slo_latency_threshold_seconds=value).startswith(
+        f"slo_latency_threshold_seconds={value!r} is not allowed: use seconds from 0.001 to 60"
+    )
+
+
+@pytest.mark.parametrize("value", ["6", "91", "thirty"])
+def test_period_is_one_week_to_three_months(value):
+    assert rejection(slo_period_days=value) == (
+        f"slo_period_days={value!r} is not allowed: use a whole number from 7 to 90"
+    )

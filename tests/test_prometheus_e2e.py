@@ -12,87 +12,15 @@ import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import pytest
 
-from tests.support import helm
+from tests.support.deployment import NAIVE_JOB
 from tests.support.load import Stream
 from tests.support.metrics import responses, scrape
-from tests.support.ports import free_block
-from tests.support.processes import Gunicorn, production_env, wait_until
-from tests.support.prometheus import PROMETHEUS, Prometheus, one, scrape_jobs_from_chart
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
-
-NAIVE_JOB = "naive-single-url"
-
-
-@dataclass
-class Deployed:
-    service: Gunicorn
-    prometheus: Prometheus
-    job: str  # the Service name, which prometheus-operator makes the job label
-
-    def counter(self, job: str | None = None) -> str:
-        return f'django_http_responses_total_by_status_view_method_total{{job="{job or self.job}",view="index"}}'
-
-    def targets_up(self) -> float:
-        return self.prometheus.scalar(f'count(up{{job="{self.job}"}} == 1)') or 0
-
-    def wait_all_up(self, timeout: float = 30) -> float:
-        workers = len(self.service.metrics_ports)
-        return self.prometheus.wait_for(f'count(up{{job="{self.job}"}} == 1)', lambda v: v == workers, timeout)
-
-
-@pytest.fixture
-def deployed(served_project, baked_venv, tmp_path):
-    """deployed(workers, naive=False, **env): the service as its chart would run it, and Prometheus scraping it."""
-    if PROMETHEUS is None:
-        pytest.skip("prometheus is not installed (Debian package 'prometheus'; .ci/run installs it)")
-    started = []
-
-    def start(workers: int, naive: bool = False, **extra_env: str) -> Deployed:
-        workdir = tmp_path / f"deploy-{len(started)}"
-        workdir.mkdir()
-        ports = free_block(workers + 1)
-        values = {
-            "env": {"config": {"WEB_CONCURRENCY": workers, "METRICS_START_PORT": ports[1], "HTTP_PORT": ports[0]}},
-            "serviceMonitor": {"interval": "1s", "scrapeTimeout": "1s"},
-        }
-        docs = helm.render(served_project / "chart", values, release="e2e", namespace="e2e")
-        config = dict(one(docs, "ConfigMap")["data"])
-        # The chart's demo database lives in the pod's /tmp; here, the project's migrated one.
-        config["DATABASE_URL"] = f"sqlite:///{served_project / 'db.sqlite3'}"
-        container_ports = {
-            p["name"]: p["containerPort"]
-            for p in one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["ports"]
-        }
-        http_port = container_ports.pop("http")
-        env = production_env(baked_venv, workdir, config, **extra_env)
-        service = Gunicorn(served_project, baked_venv, env, http_port, list(container_ports.values()), workdir)
-        started.append(service)
-        service.wait_ready()
-
-        jobs = scrape_jobs_from_chart(docs)
-        if naive:
-            jobs.append(
-                {
-                    "job_name": NAIVE_JOB,
-                    "scrape_interval": "1s",
-                    "scrape_timeout": "1s",
-                    "static_configs": [{"targets": [f"127.0.0.1:{http_port}"]}],
-                }
-            )
-        prometheus = Prometheus(workdir, jobs)
-        started.append(prometheus)
-        deployment = Deployed(service, prometheus, one(docs, "Service")["metadata"]["name"])
-        deployment.wait_all_up()
-        return deployment
-
-    yield start
-    for process in reversed(started):
-        process.stop()
 
 
 @pytest.mark.parametrize("workers", [3, 6])

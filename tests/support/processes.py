@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,10 +31,15 @@ def baked_virtualenv(project: Path) -> Path:
     venv = VENV_CACHE / f"baked-venv-{key}"
     if (venv / "ready").exists():
         return venv
+    for stale in VENV_CACHE.glob("baked-venv-*"):  # built for pins that have since changed
+        if stale != venv:
+            shutil.rmtree(stale, ignore_errors=True)
     # A build that died half-way has no "ready" marker and is rebuilt from scratch.
     subprocess.run([sys.executable, "-m", "venv", "--clear", venv], check=True)
     pip = [venv / "bin/python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "-r", project / "requirements-dev.txt"], check=True)
+    installed = subprocess.run([*pip, "-r", project / "requirements-dev.txt"], capture_output=True, text=True)
+    if installed.returncode != 0:
+        raise RuntimeError(f"installing the baked requirements failed:\n{installed.stdout}{installed.stderr}")
     (venv / "ready").write_text(key)
     return venv
 

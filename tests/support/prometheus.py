@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.support.manifests import app_container, one
 from tests.support.ports import free_block
 from tests.support.processes import Process, wait_until
 
@@ -17,24 +18,19 @@ PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
 
 
-def one(docs: list[dict], kind: str) -> dict:
-    (found,) = [doc for doc in docs if doc["kind"] == kind]
-    return found
-
-
-def scrape_jobs_from_chart(docs: list[dict], host: str = "127.0.0.1", pod: str = "pod-0") -> list[dict]:
+def scrape_jobs_from_chart(docs: list[dict], namespace: str, host: str = "127.0.0.1", pod: str = "pod-0") -> list[dict]:
     """What prometheus-operator would generate from the rendered ServiceMonitor, for one local pod.
 
-    Each endpoint names a Service port; the Service maps it to a container port
-    (by name or number) and the Deployment gives that port its number.
-    Target labels follow the operator: job = Service name, plus namespace,
-    service, pod and endpoint (the port name).
+    ``namespace`` is the release's, where the operator finds the Service. Each
+    endpoint names a Service port; the Service maps it to a container port (by
+    name or number) and the Deployment gives that port its number. Target
+    labels follow the operator: job = Service name, plus namespace, service,
+    pod and endpoint (the port name).
     """
-    monitor, service, deployment = one(docs, "ServiceMonitor"), one(docs, "Service"), one(docs, "Deployment")
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    container_ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    monitor, service = one(docs, "ServiceMonitor"), one(docs, "Service")
+    container_ports = {port["name"]: port["containerPort"] for port in app_container(docs)["ports"]}
     service_ports = {port["name"]: port for port in service["spec"]["ports"]}
-    namespace, name = monitor["metadata"].get("namespace", "default"), monitor["metadata"]["name"]
+    name = monitor["metadata"]["name"]
     jobs = []
     for index, endpoint in enumerate(monitor["spec"]["endpoints"]):
         target_port = service_ports[endpoint["port"]]["targetPort"]

@@ -44,27 +44,42 @@ def env_int(
     maximum: int | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> int:
+    return _env_number(name, default, int, "a whole number", minimum, maximum, environ)
+
+
+def env_float(
+    name: str,
+    default: object = _REQUIRED,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> float:
+    return _env_number(name, default, float, "a number", minimum, maximum, environ)
+
+
+def _env_number(name, default, parse, kind, minimum, maximum, environ):
     value = _raw(name, default, environ)
     if value is None:
-        return default  # type: ignore[return-value]
-    allowed = _describe_int_bounds(minimum, maximum)
+        return default
+    allowed = _describe_bounds(kind, minimum, maximum)
     try:
-        number = int(value.strip(), 10)
+        number = parse(value.strip())
     except ValueError:
         raise ImproperlyConfigured(f"{name}={value!r} is not {allowed}") from None
-    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+    if number != number or (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         raise ImproperlyConfigured(f"{name}={value!r} is out of range: use {allowed}")
     return number
 
 
-def _describe_int_bounds(minimum: int | None, maximum: int | None) -> str:
+def _describe_bounds(kind: str, minimum: float | None, maximum: float | None) -> str:
     if minimum is not None and maximum is not None:
-        return f"a whole number from {minimum} to {maximum}"
+        return f"{kind} from {minimum:g} to {maximum:g}"
     if minimum is not None:
-        return f"a whole number of at least {minimum}"
+        return f"{kind} of at least {minimum:g}"
     if maximum is not None:
-        return f"a whole number of at most {maximum}"
-    return "a whole number"
+        return f"{kind} of at most {maximum:g}"
+    return kind
 
 
 def env_bool(name: str, default: object = _REQUIRED, *, environ: Mapping[str, str] = os.environ) -> bool:

@@ -11,3 +11,6 @@ urlpatterns = [
 
 if settings.METRICS_URL_EXPORTER:
     urlpatterns.append(path("", include("django_prometheus.urls")))
+
+if settings.FAULT_INJECTION_VIEWS:
+    urlpatterns.append(path("__fault__/", include("{{ cookiecutter.project_slug }}.faults")))

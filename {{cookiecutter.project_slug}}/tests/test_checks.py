@@ -49,3 +49,16 @@ def test_stock_django_prometheus_app_config_is_reported(settings):
 def test_settings_missed_by_an_early_import_are_reported(settings):
     settings.PROMETHEUS_LATENCY_BUCKETS = (0.1, 0.3, float("inf"))
     assert "imported before settings loaded" in metrics_errors()["metrics.E005"]
+
+
+def test_latency_threshold_outside_the_buckets_is_reported(settings):
+    settings.SLO_LATENCY_THRESHOLD_SECONDS = 0.3
+    settings.PROMETHEUS_LATENCY_BUCKETS = (0.1, 0.5, float("inf"))
+    assert "SLO_LATENCY_THRESHOLD_SECONDS=0.3 is not a bound" in metrics_errors()["metrics.E006"]
+
+
+def test_fault_injection_is_reported_by_deploy_checks_only(settings):
+    settings.FAULT_INJECTION_VIEWS = True
+    assert "metrics.W001" not in metrics_errors()
+    deploy = {message.id for message in run_checks(include_deployment_checks=True)}
+    assert "metrics.W001" in deploy

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_database, env_int, env_list, env_str
+from config.env import env_bool, env_database, env_float, env_int, env_list, env_str
 
 
 def test_str_reads_value_or_default():
@@ -68,3 +68,17 @@ def test_bad_database_url_error_hides_the_password():
         env_database("DATABASE_URL", "sqlite:///x", environ={"DATABASE_URL": "nosuchdb://u:secret@h/db"})
     assert "DATABASE_URL (scheme 'nosuchdb')" in str(raised.value)
     assert "secret" not in str(raised.value)
+
+
+def test_float_reads_decimals_within_bounds():
+    assert env_float("T", minimum=0.001, maximum=60, environ={"T": "0.25"}) == 0.25
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"), [("fast", "is not a number"), ("nan", "is out of range"), ("61", "is out of range")]
+)
+def test_float_rejections_name_the_variable(text, problem):
+    with pytest.raises(ImproperlyConfigured) as raised:
+        env_float("THRESHOLD", minimum=0.001, maximum=60, environ={"THRESHOLD": text})
+    assert str(raised.value).startswith(f"THRESHOLD={text!r} {problem}")
+    assert str(raised.value).endswith("a number from 0.001 to 60")

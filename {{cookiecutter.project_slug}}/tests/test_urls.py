@@ -28,3 +28,15 @@ def test_url_exporter_is_absent_when_disabled(client):
             assert client.get("/metrics").status_code == 404
     finally:
         reload_urls()
+
+
+def test_fault_views_exist_only_when_enabled(client):
+    assert client.get("/__fault__/status/503").status_code == 404
+    try:
+        with override_settings(FAULT_INJECTION_VIEWS=True):
+            reload_urls()
+            assert client.get("/__fault__/status/503").status_code == 503
+            assert client.get("/__fault__/status/200").status_code == 404
+            assert client.get("/__fault__/sleep/1").status_code == 200
+    finally:
+        reload_urls()

@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
-from config.env import env_database, env_str
+from config.env import env_database, env_float, env_str
+
+from {{ cookiecutter.project_slug }}.metrics.buckets import latency_buckets
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -61,6 +63,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# The latency SLO threshold is always a histogram bucket bound, so the SLO rules count exactly.
+SLO_LATENCY_THRESHOLD_SECONDS = env_float("SLO_LATENCY_THRESHOLD_SECONDS", {{ cookiecutter.slo_latency_threshold_seconds }}, minimum=0.001, maximum=60)
+PROMETHEUS_LATENCY_BUCKETS = latency_buckets(SLO_LATENCY_THRESHOLD_SECONDS)
+
+# /__fault__/ views that fail or stall on demand, for proving the SLO alerts. Tests only:
+# `manage.py check --deploy` reports them if enabled.
+FAULT_INJECTION_VIEWS = False
 
 # Serve /metrics through Django as well? Only where one process answers (runserver):
 # behind gunicorn a URL is answered by a random worker and its counters jump.

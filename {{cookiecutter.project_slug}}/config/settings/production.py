@@ -17,6 +17,7 @@ PROMETHEUS_METRICS_EXPORT_ADDRESS = env_str("METRICS_BIND_ADDRESS", "0.0.0.0")
 WEB_CONCURRENCY = len(PROMETHEUS_METRICS_EXPORT_PORT_RANGE)
 # Off unless asked for: a URL is answered by a random worker (see base.py).
 METRICS_URL_EXPORTER = env_bool("METRICS_URL_EXPORTER", False)
+FAULT_INJECTION_VIEWS = env_bool("FAULT_INJECTION_VIEWS", False)
 
 # TLS ends at the ingress, which says so in X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

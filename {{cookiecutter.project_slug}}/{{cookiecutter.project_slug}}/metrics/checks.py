@@ -2,7 +2,7 @@
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 from {{ cookiecutter.project_slug }}.metrics.ports import port_range_problems
 
@@ -69,6 +69,34 @@ def check_settings_reached_django_prometheus(app_configs, **kwargs) -> list[Erro
                 "django_prometheus was imported before settings loaded, so it ignores PROMETHEUS_LATENCY_BUCKETS",
                 hint="Do not import django_prometheus (or code that imports it) from settings or gunicorn.conf.py.",
                 id="metrics.E005",
+            )
+        ]
+    return []
+
+
+@register(Tags.compatibility)
+def check_latency_threshold_is_a_bucket(app_configs, **kwargs) -> list[Error]:
+    threshold = getattr(settings, "SLO_LATENCY_THRESHOLD_SECONDS", None)
+    buckets = getattr(settings, "PROMETHEUS_LATENCY_BUCKETS", ())
+    if threshold is not None and float(threshold) not in buckets:
+        return [
+            Error(
+                f"SLO_LATENCY_THRESHOLD_SECONDS={threshold} is not a bound of PROMETHEUS_LATENCY_BUCKETS {buckets}",
+                hint="Build the buckets with latency_buckets(SLO_LATENCY_THRESHOLD_SECONDS).",
+                id="metrics.E006",
+            )
+        ]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def check_fault_injection_is_off(app_configs, **kwargs) -> list[Warning]:
+    if getattr(settings, "FAULT_INJECTION_VIEWS", False):
+        return [
+            Warning(
+                "FAULT_INJECTION_VIEWS is on: /__fault__/ answers with errors and delays on demand",
+                hint="It exists for tests; unset FAULT_INJECTION_VIEWS.",
+                id="metrics.W001",
             )
         ]
     return []

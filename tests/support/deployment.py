@@ -1,0 +1,89 @@
+"""A baked service run the way its chart runs it, and a real Prometheus scraping it as the chart says.
+
+The service gets the environment the chart's ConfigMap gives its pod and its
+ports from the rendered Deployment; Prometheus gets one scrape job per
+ServiceMonitor endpoint and, if asked, the chart's PrometheusRule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from tests.support import helm
+from tests.support.manifests import app_container, env_configmap, one
+from tests.support.ports import free_block
+from tests.support.processes import Gunicorn, production_env
+from tests.support.prometheus import Prometheus, scrape_jobs_from_chart
+
+NAIVE_JOB = "naive-single-url"
+NAMESPACE = "e2e"
+
+
+@dataclass
+class Deployed:
+    service: Gunicorn
+    prometheus: Prometheus
+    job: str  # the Service name, which prometheus-operator makes the job label
+    docs: list  # the rendered chart
+
+    def counter(self, job: str | None = None) -> str:
+        return f'django_http_responses_total_by_status_view_method_total{{job="{job or self.job}",view="index"}}'
+
+    def targets_up(self) -> float:
+        return self.prometheus.scalar(f'count(up{{job="{self.job}"}} == 1)') or 0
+
+    def wait_all_up(self, timeout: float = 30) -> float:
+        workers = len(self.service.metrics_ports)
+        return self.prometheus.wait_for(f'count(up{{job="{self.job}"}} == 1)', lambda v: v == workers, timeout)
+
+
+def deploy(
+    project: Path,
+    venv: Path,
+    workdir: Path,
+    started: list,
+    workers: int,
+    naive: bool = False,
+    rules: bool = False,
+    **extra_env: str,
+) -> Deployed:
+    """Start the service and Prometheus; each process goes into ``started`` for the caller to stop."""
+    ports = free_block(workers + 1)
+    values = {
+        "env": {"config": {"WEB_CONCURRENCY": workers, "METRICS_START_PORT": ports[1], "HTTP_PORT": ports[0]}},
+        "serviceMonitor": {"interval": "1s", "scrapeTimeout": "1s"},
+        "prometheusRule": {"interval": "1s", "periodInterval": "1s"},
+    }
+    docs = helm.render(project / "chart", values, release="e2e", namespace=NAMESPACE)
+    config = dict(env_configmap(docs)["data"])
+    # The chart's demo database lives in the pod's /tmp; here, the project's migrated one.
+    config["DATABASE_URL"] = f"sqlite:///{project / 'db.sqlite3'}"
+    container_ports = {port["name"]: port["containerPort"] for port in app_container(docs)["ports"]}
+    http_port = container_ports.pop("http")
+    env = production_env(venv, workdir, config, **extra_env)
+    service = Gunicorn(project, venv, env, http_port, list(container_ports.values()), workdir)
+    started.append(service)
+    service.wait_ready()
+
+    jobs = scrape_jobs_from_chart(docs, namespace=NAMESPACE)
+    if naive:
+        jobs.append(
+            {
+                "job_name": NAIVE_JOB,
+                "scrape_interval": "1s",
+                "scrape_timeout": "1s",
+                "static_configs": [{"targets": [f"127.0.0.1:{http_port}"]}],
+            }
+        )
+    rule_files = []
+    if rules:
+        rule_files.append(workdir / "rules.yaml")
+        rule_files[0].write_text(yaml.safe_dump(one(docs, "PrometheusRule")["spec"], sort_keys=False))
+    prometheus = Prometheus(workdir, jobs, rule_files)
+    started.append(prometheus)
+    deployment = Deployed(service, prometheus, one(docs, "Service")["metadata"]["name"], docs)
+    deployment.wait_all_up()
+    return deployment

@@ -1,0 +1,29 @@
+"""Errors and slowness on demand, so tests can prove the SLO rules and alerts end to end.
+
+Routed only when FAULT_INJECTION_VIEWS is on; `manage.py check --deploy` reports
+that, and the chart refuses the variable, so it never ships enabled.
+"""
+
+import time
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import path
+
+MAX_SLEEP_MILLISECONDS = 10_000
+
+
+def status(request: HttpRequest, code: int) -> HttpResponse:
+    if not 500 <= code <= 599:
+        raise Http404("only 5xx statuses are injected")
+    return HttpResponse(f"injected {code}\n", status=code, content_type="text/plain")
+
+
+def sleep(request: HttpRequest, milliseconds: int) -> HttpResponse:
+    time.sleep(min(milliseconds, MAX_SLEEP_MILLISECONDS) / 1000)
+    return HttpResponse(f"slept {milliseconds} ms\n", content_type="text/plain")
+
+
+urlpatterns = [
+    path("status/<int:code>", status, name="fault-status"),
+    path("sleep/<int:milliseconds>", sleep, name="fault-sleep"),
+]
