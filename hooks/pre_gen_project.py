@@ -25,6 +25,7 @@ MAX_WORKERS = 64  # more workers per pod than this: scale out with replicas
 MIN_OBJECTIVE = 95.0
 MAX_LATENCY_THRESHOLD = 60.0
 MIN_PERIOD_DAYS, MAX_PERIOD_DAYS = 7, 90
+METRICS_PROFILES = ("lean", "full")
 # Kubernetes names built from the slug (plus the release name) must fit 63 characters.
 MAX_SLUG_LENGTH = 40
 
@@ -139,6 +140,11 @@ def parse_period_days(value: object) -> int:
     return parse_whole_number("slo_period_days", value, MIN_PERIOD_DAYS, MAX_PERIOD_DAYS)
 
 
+def validate_metrics_profile(value: object) -> None:
+    if value not in METRICS_PROFILES:
+        raise InvalidAnswer(f"metrics_profile={value!r} is not allowed: use one of {', '.join(METRICS_PROFILES)}")
+
+
 def validate(answers: Mapping[str, object]) -> None:
     """Run every rule in the order a user reads the prompts."""
     validate_project_name(str(answers["project_name"]))
@@ -152,6 +158,7 @@ def validate(answers: Mapping[str, object]) -> None:
     parse_objective("slo_latency_target", answers["slo_latency_target"])
     parse_latency_threshold(answers["slo_latency_threshold_seconds"])
     parse_period_days(answers["slo_period_days"])
+    validate_metrics_profile(answers["metrics_profile"])
 
 
 def main(answers: Mapping[str, object]) -> int:

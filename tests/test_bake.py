@@ -25,6 +25,7 @@ SUPPORTED = {
         "description": 'Says "hi", it\'s \\ fine: café',
     },
     "python-3.13-image": {"python_version": "3.13"},
+    "full-metrics-profile": {"metrics_profile": "full"},
     "strict-slos": {
         "slo_availability_target": "99.99",
         "slo_latency_target": "99.9",
@@ -133,6 +134,7 @@ def test_unsupported_combination_is_refused_with_a_clear_message(cookies, capfd,
 def test_template_code_itself_is_lint_clean():
     ruff = [sys.executable, "-m", "ruff"]
     # Named paths: ruff would otherwise try to read the template's unrendered pyproject.toml.
-    for command in (["check", "--no-cache", "hooks", "tests"], ["format", "--check", "--no-cache", "hooks", "tests"]):
+    paths = ["hooks", "tests", "benchmarks"]
+    for command in (["check", "--no-cache", *paths], ["format", "--check", "--no-cache", *paths]):
         result = subprocess.run([*ruff, *command], cwd=REPO, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout

@@ -27,6 +27,7 @@ VALID = {
     "slo_latency_target": "99",
     "slo_latency_threshold_seconds": "0.3",
     "slo_period_days": "30",
+    "metrics_profile": "lean",
 }
 
 
@@ -140,3 +141,8 @@ def test_period_is_one_week_to_three_months(value):
     assert rejection(slo_period_days=value) == (
         f"slo_period_days={value!r} is not allowed: use a whole number from 7 to 90"
     )
+
+
+def test_metrics_profile_is_lean_or_full():
+    hook.validate({**VALID, "metrics_profile": "full"})
+    assert rejection(metrics_profile="tiny") == "metrics_profile='tiny' is not allowed: use one of lean, full"

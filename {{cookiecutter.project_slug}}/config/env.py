@@ -94,6 +94,17 @@ def env_bool(name: str, default: object = _REQUIRED, *, environ: Mapping[str, st
     raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use one of {sorted(_TRUE | _FALSE)}")
 
 
+def env_choice(
+    name: str, default: object = _REQUIRED, *, choices: tuple[str, ...], environ: Mapping[str, str] = os.environ
+) -> str:
+    value = _raw(name, default, environ)
+    if value is None:
+        return default  # type: ignore[return-value]
+    if value.strip() not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value.strip()
+
+
 def env_list(name: str, default: object = _REQUIRED, *, environ: Mapping[str, str] = os.environ) -> list[str]:
     """A comma-separated list; blanks around items are dropped."""
     value = _raw(name, default, environ)

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.test import override_settings
+from django.urls import clear_url_caches
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -65,3 +67,30 @@ def manage():
         )
 
     return run
+
+
+def reload_urls() -> None:
+    """config.urls reads settings at import; re-import it after changing them."""
+    import importlib
+
+    import config.urls
+
+    clear_url_caches()
+    importlib.reload(config.urls)
+
+
+@pytest.fixture
+def urls_with():
+    """urls_with(**settings): the URLconf as those settings would build it, for one test."""
+    active = []
+
+    def build(**changed):
+        override = override_settings(**changed)
+        override.enable()
+        active.append(override)
+        reload_urls()
+
+    yield build
+    for override in reversed(active):
+        override.disable()
+    reload_urls()

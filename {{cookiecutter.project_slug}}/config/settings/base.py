@@ -2,9 +2,15 @@
 
 from pathlib import Path
 
-from config.env import env_database, env_float, env_str
+from config.env import env_bool, env_choice, env_database, env_float, env_str
 
 from {{ cookiecutter.project_slug }}.metrics.buckets import latency_buckets
+from {{ cookiecutter.project_slug }}.metrics.profiles import (
+    PROFILES,
+    instrumented_cache_backend,
+    instrumented_database_engine,
+    metrics_middleware,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -20,9 +26,13 @@ INSTALLED_APPS = [
     "{{ cookiecutter.project_slug }}.apps.ServiceConfig",
 ]
 
+# lean: the three metrics the SLOs, dashboard and on-call read; full: django-prometheus' defaults.
+METRICS_PROFILE = env_choice("METRICS_PROFILE", "{{ cookiecutter.metrics_profile }}", choices=PROFILES)
+METRICS_FIRST_MIDDLEWARE, METRICS_LAST_MIDDLEWARE = metrics_middleware(METRICS_PROFILE)
+
 MIDDLEWARE = [
     "{{ cookiecutter.project_slug }}.health.middleware.HealthProbeMiddleware",
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *METRICS_FIRST_MIDDLEWARE,
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -31,7 +41,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    *METRICS_LAST_MIDDLEWARE,
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -54,6 +64,12 @@ TEMPLATES = [
 
 # SQLite by default so the service runs with no server; DATABASE_URL switches to PostgreSQL.
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Per-query and per-cache-call metrics, off by default: each costs microseconds on every call.
+if env_bool("METRICS_DATABASE", False):
+    DATABASES["default"]["ENGINE"] = instrumented_database_engine(DATABASES["default"]["ENGINE"])
+if env_bool("METRICS_CACHE", False):
+    CACHES["default"]["BACKEND"] = instrumented_cache_backend(CACHES["default"]["BACKEND"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

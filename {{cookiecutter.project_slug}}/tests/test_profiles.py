@@ -1,0 +1,125 @@
+"""The metrics profiles: which middlewares run, and what the lean one exports."""
+
+import pytest
+from django.conf import settings
+from prometheus_client import REGISTRY
+
+from {{ cookiecutter.project_slug }}.metrics.lean import LeanMetrics, LeanMetricsMiddleware
+from {{ cookiecutter.project_slug }}.metrics.profiles import (
+    instrumented_cache_backend,
+    instrumented_database_engine,
+    metrics_middleware,
+)
+
+# What the SLO rules and the dashboard read, by name and label names: both profiles export these.
+SLO_SERIES = {
+    "django_http_responses_total_by_status_view_method_total": {"status", "view", "method"},
+    "django_http_requests_latency_seconds_by_view_method_bucket": {"view", "method", "le"},
+    "django_http_requests_latency_seconds_by_view_method_count": {"view", "method"},
+}
+
+
+def exported() -> dict[str, set[str]]:
+    return {sample.name: set(sample.labels) for metric in REGISTRY.collect() for sample in metric.samples}
+
+
+def test_baked_profile_is_the_default():
+    assert settings.METRICS_PROFILE == "{{ cookiecutter.metrics_profile }}"
+    first, last = metrics_middleware(settings.METRICS_PROFILE)
+    assert settings.MIDDLEWARE[1 : 1 + len(first)] == list(first)
+    assert settings.MIDDLEWARE[-len(last) :] == list(last)
+
+
+def test_the_slo_series_are_exported_with_their_labels(client):
+    client.get("/")
+    series = exported()
+    for name, labels in SLO_SERIES.items():
+        assert name in series, name
+        assert series[name] == labels, name
+
+
+@pytest.mark.skipif(settings.METRICS_PROFILE != "lean", reason="the lean profile's own behaviour")
+def test_lean_exports_none_of_the_per_request_extras(client):
+    client.get("/")
+    series = exported()
+    for extra in (
+        "django_http_requests_before_middlewares_total",
+        "django_http_requests_total_by_method_total",
+        "django_http_responses_body_total_bytes_bucket",
+    ):
+        assert extra not in series
+
+
+@pytest.mark.skipif(settings.METRICS_PROFILE != "lean", reason="the lean profile's own behaviour")
+def test_lean_counts_statuses_methods_and_unresolved_paths(client):
+    def responses(**labels) -> float:
+        return REGISTRY.get_sample_value("django_http_responses_total_by_status_view_method_total", labels) or 0
+
+    before = responses(status="404", view="<unnamed view>", method="<invalid method>")
+    client.generic("BREW", "/no-such-page")
+    assert responses(status="404", view="<unnamed view>", method="<invalid method>") == before + 1
+    index = responses(status="200", view="index", method="GET")
+    client.get("/")
+    client.get("/")
+    assert responses(status="200", view="index", method="GET") == index + 2
+
+
+@pytest.mark.skipif(settings.METRICS_PROFILE != "lean", reason="the lean profile's own behaviour")
+def test_lean_reuses_label_children():
+    middleware = LeanMetricsMiddleware(lambda request: None)
+    assert middleware.metrics is LeanMetrics.get_instance()
+    child = middleware.metrics.responses_by_status_view_method.labels("200", "index", "GET")
+    assert child is middleware.metrics.responses_by_status_view_method.labels("200", "index", "GET")
+
+
+@pytest.mark.skipif(settings.METRICS_PROFILE != "lean", reason="the lean profile's own behaviour")
+def test_lean_counts_exceptions_by_type_and_view(client, urls_with):
+    urls_with(FAULT_INJECTION_VIEWS=True)
+    labels = {"type": "Http404"}
+    before = REGISTRY.get_sample_value("django_http_exceptions_total_by_type_total", labels) or 0
+    client.get("/__fault__/status/200")  # the fault view raises Http404 for codes outside 5xx
+    assert REGISTRY.get_sample_value("django_http_exceptions_total_by_type_total", labels) == before + 1
+    assert REGISTRY.get_sample_value("django_http_exceptions_total_by_view_total", {"view": "fault-status"}) >= 1
+
+
+@pytest.mark.parametrize(
+    ("engine", "instrumented"),
+    [
+        ("django.db.backends.postgresql", "django_prometheus.db.backends.postgresql"),
+        ("django.db.backends.sqlite3", "django_prometheus.db.backends.sqlite3"),
+    ],
+)
+def test_database_metrics_wrap_the_engine(engine, instrumented):
+    assert instrumented_database_engine(engine) == instrumented
+
+
+def test_unknown_backends_are_refused_by_name():
+    with pytest.raises(ValueError, match="no instrumented version of the database engine 'custom.db'"):
+        instrumented_database_engine("custom.db")
+    with pytest.raises(ValueError, match="cache backend 'custom.Cache'"):
+        instrumented_cache_backend("custom.Cache")
+    assert instrumented_cache_backend("django.core.cache.backends.locmem.LocMemCache").startswith("django_prometheus.")
+
+
+def test_database_and_cache_metrics_are_opt_in(manage, production_env):
+    code = "from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'], s.CACHES['default']"
+    code += "['BACKEND'])"
+    plain = manage("shell", "-c", code, env=production_env).stdout.split()
+    assert plain[-2:] == ["django.db.backends.sqlite3", "django.core.cache.backends.locmem.LocMemCache"]
+    production_env.update(METRICS_DATABASE="true", METRICS_CACHE="true")
+    instrumented = manage("shell", "-c", code, env=production_env).stdout.split()
+    assert instrumented[-2:] == [
+        "django_prometheus.db.backends.sqlite3",
+        "django_prometheus.cache.backends.locmem.LocMemCache",
+    ]
+
+
+def test_profile_can_be_switched_by_environment(manage, production_env):
+    production_env["METRICS_PROFILE"] = "full"
+    code = "from django.conf import settings as s; print(s.MIDDLEWARE[-1])"
+    assert manage("shell", "-c", code, env=production_env).stdout.split()[-1] == (
+        "django_prometheus.middleware.PrometheusAfterMiddleware"
+    )
+    production_env["METRICS_PROFILE"] = "tiny"
+    result = manage("check", env=production_env)
+    assert "ImproperlyConfigured: METRICS_PROFILE='tiny' is not one of lean, full" in result.stderr
