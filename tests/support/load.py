@@ -77,7 +77,7 @@ class Stream:
             began = time.monotonic()
             try:
                 status = get(self.port, self.path)
-            except OSError as error:  # a worker killed or reloaded mid-request
+            except (OSError, http.client.HTTPException) as error:  # a worker killed or reloaded mid-request
                 status = type(error).__name__
             with self._lock:
                 self.statuses[status] += 1
