@@ -1,4 +1,5 @@
 import os
+import random
 import secrets
 import socket
 import subprocess
@@ -9,17 +10,19 @@ import pytest
 from django.test import override_settings
 from django.urls import clear_url_caches
 
+from {{ cookiecutter.project_slug }}.metrics.checks import ephemeral_port_range
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def free_port_block(size: int) -> range:
-    """Consecutive ports that are free on loopback right now."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            start = probe.getsockname()[1]
+    """Consecutive ports free on loopback right now, below the ephemeral range: a port inside
+    it can be the local end of an outgoing connection, which blocks binding it for a minute."""
+    first_ephemeral = ephemeral_port_range()[0]
+    for _ in range(500):
+        start = random.randrange(10000, first_ephemeral - size)
         ports = range(start, start + size)
-        if ports[-1] <= 65535 and all(port_is_free(port) for port in ports):
+        if all(port_is_free(port) for port in ports):
             return ports
     raise RuntimeError(f"no {size} consecutive free ports found")
 

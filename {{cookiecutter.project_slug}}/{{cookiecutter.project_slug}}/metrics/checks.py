@@ -1,5 +1,7 @@
 """``manage.py check`` explains a metrics set-up that would silently break scraping."""
 
+from pathlib import Path
+
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
@@ -100,3 +102,33 @@ def check_fault_injection_is_off(app_configs, **kwargs) -> list[Warning]:
             )
         ]
     return []
+
+
+EPHEMERAL_PORT_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def ephemeral_port_range() -> tuple[int, int]:
+    """The ports the kernel hands to outgoing connections (Linux's default if it cannot say)."""
+    try:
+        low, high = (int(part) for part in EPHEMERAL_PORT_RANGE.read_text().split())
+    except (OSError, ValueError):
+        return 32768, 60999
+    return low, high
+
+
+@register(Tags.compatibility)
+def check_metrics_ports_outside_ephemeral_range(app_configs, **kwargs) -> list[Warning]:
+    ports = getattr(settings, "PROMETHEUS_METRICS_EXPORT_PORT_RANGE", None)
+    if not isinstance(ports, range) or not ports:
+        return []
+    low, high = ephemeral_port_range()
+    if ports[-1] < low or ports[0] > high:
+        return []
+    return [
+        Warning(
+            f"metrics ports {ports[0]}..{ports[-1]} overlap the kernel's ephemeral ports {low}..{high}: an outgoing"
+            " connection can take a worker's port, and a closed one blocks it for a minute",
+            hint=f"Set METRICS_START_PORT so the range ends below {low}.",
+            id="metrics.W002",
+        )
+    ]
