@@ -79,21 +79,35 @@ def rendered(bake):
     return _render
 
 
+def service_ports(project: Path, venv: Path, environment: dict) -> list[int]:
+    """The ports the service itself derives from this environment: the one source of truth."""
+    code = f"from {project.name}.metrics.ports import metrics_port_range; print(list(metrics_port_range()))"
+    result = subprocess.run(
+        [venv / "bin/python", "-c", code], cwd=project, env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 @pytest.mark.parametrize(("context", "values"), cases())
-def test_deployment_service_and_servicemonitor_agree_on_every_metrics_port(rendered, context, values):
+def test_deployment_service_and_servicemonitor_agree_with_the_service_on_every_port(
+    rendered, baked_venv, context, values
+):
     project, docs = rendered(context, values)
-    config = effective_config(project, values)
-    workers, start = int(config["WEB_CONCURRENCY"]), int(config["METRICS_START_PORT"])
-    expected = {f"metrics-{i}": start + i - 1 for i in range(1, workers + 1)}
+    configmap = env_configmap(docs)
+    # The service, given the container's environment, says which ports its workers bind.
+    ports = service_ports(project, baked_venv, configmap["data"])
+    expected = {f"metrics-{worker}": port for worker, port in enumerate(ports, start=1)}
+    assert len(expected) == int(effective_config(project, values)["WEB_CONCURRENCY"])
 
     container_ports = {p["name"]: p["containerPort"] for p in app_container(docs)["ports"]}
     service = one(docs, "Service")
-    service_ports = {p["name"]: p["port"] for p in service["spec"]["ports"]}
+    service_ports_by_name = {p["name"]: p["port"] for p in service["spec"]["ports"]}
     endpoints = [e["port"] for e in one(docs, "ServiceMonitor")["spec"]["endpoints"]]
 
-    assert container_ports.pop("http") == int(config["HTTP_PORT"])
+    assert container_ports.pop("http") == int(configmap["data"]["HTTP_PORT"])
     assert container_ports == expected
-    assert {name: port for name, port in service_ports.items() if name != "http"} == expected
+    assert {name: port for name, port in service_ports_by_name.items() if name != "http"} == expected
     assert all(p["targetPort"] == p["name"] for p in service["spec"]["ports"])
     assert endpoints == list(expected)
 
@@ -110,26 +124,13 @@ def test_port_names_and_numbers_obey_kubernetes_rules(rendered, context, values)
 
 
 @pytest.mark.parametrize(("context", "values"), cases())
-def test_every_env_config_key_reaches_the_container_and_gives_the_service_the_same_ports(
-    rendered, baked_venv, context, values
-):
+def test_every_env_config_key_reaches_the_container(rendered, context, values):
     project, docs = rendered(context, values)
-    config = effective_config(project, values)
     configmap = env_configmap(docs)
-    assert configmap["data"] == {key: str(value) for key, value in config.items()}
+    assert configmap["data"] == {key: str(value) for key, value in effective_config(project, values).items()}
     env_from = app_container(docs)["envFrom"]
     assert env_from[0] == {"configMapRef": {"name": configmap["metadata"]["name"]}}
     assert "secretRef" in env_from[1], "the Secret comes last so that it wins on a clash"
-
-    # The service's own port function, fed the container's environment, yields the chart's ports.
-    slug = project.name
-    code = f"from {slug}.metrics.ports import metrics_port_range; print(list(metrics_port_range()))"
-    result = subprocess.run(
-        [baked_venv / "bin/python", "-c", code], cwd=project, env=configmap["data"], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    chart_ports = [p["containerPort"] for p in app_container(docs)["ports"] if p["name"] != "http"]
-    assert json.loads(result.stdout) == chart_ports
 
 
 @pytest.mark.parametrize(("context", "values"), cases())
