@@ -1,9 +1,16 @@
-"""What the metrics cost: bare (no metrics middleware) against the lean and full profiles.
+"""What the metrics cost: bare (no metrics middleware) against every metrics setup, side by side.
 
 1. CPU per request in-process (Django's WSGI handler, no server), and the overhead over bare;
 2. throughput under gunicorn with wrk on loopback, as a ratio to bare (interleaved runs, median);
-3. latency of scraping one worker's metrics port, idle and under saturating load (p50/p99);
-4. boot time from starting gunicorn to every metrics port answering, for 4 and 16 workers.
+3. latency of one scrape, idle and under saturating load (p50/p99);
+4. scrape latency after many worker recycles (max_requests=1): the aggregated port against the peer;
+5. boot time from starting gunicorn to every metrics port answering, for 4 and 16 workers.
+
+The setups: the lean and full profiles with durable worker slots, in the per_worker
+and aggregated modes; lean with prometheus_client's in-memory values (what a worker
+had before durable slots), in-process only; and the peer most projects use instead,
+prometheus_client's multiprocess mode (one file set per pid, MultiProcessCollector
+behind one /metrics URL, mark_process_dead in child_exit).
 
 Run through ./benchmarks/run, which installs wrk and the template's virtualenv.
 """
@@ -22,24 +29,43 @@ import tempfile
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
+from tests.support.load import burst
 from tests.support.ports import free_block, is_open
 from tests.support.processes import REPO, Gunicorn, baked_virtualenv, port_config, production_env, wait_until
 
 HERE = Path(__file__).resolve().parent
-VARIANTS = ("bare", "lean", "full")
-TARGET_OVERHEAD_US = 10.0
+INPROCESS = ("bare", "lean-memory", "lean", "full", "multiprocess")
+SERVED = ("bare", "lean", "lean-aggregated", "full", "multiprocess")
+RECYCLED = ("lean-aggregated", "multiprocess")
+TARGET_OVERHEAD_US = 5.0
 TARGET_THROUGHPUT_RATIO = 0.95
+TARGET_RECYCLED_SCRAPE_P99_MS = 20.0
 BARE_SETTINGS = '''"""Benchmark only: production settings without the metrics middlewares."""
 
 from config.settings.production import *  # noqa: F403
 
 MIDDLEWARE = [m for m in MIDDLEWARE if m not in (*METRICS_FIRST_MIDDLEWARE, *METRICS_LAST_MIDDLEWARE)]  # noqa: F405
+'''
+PEER_GUNICORN_CONFIG = '''"""Benchmark only: the peer, prometheus_client's multiprocess mode as its docs set it up."""
+
+import os
+
+from prometheus_client import multiprocess
+
+wsgi_app = "config.wsgi:application"
+bind = [f"127.0.0.1:{os.environ['HTTP_PORT']}"]
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+worker_tmp_dir = "/dev/shm"
+
+
+def child_exit(server, worker):
+    multiprocess.mark_process_dead(worker.pid)
 '''
 
 
@@ -49,43 +75,65 @@ class Settings:
     rounds: int  # interleaved repetitions of each measurement
     load_seconds: int
     scrapes: int
+    recycles: int
     boot_workers: tuple[int, ...]
     boot_repeats: int
 
 
-FULL_RUN = Settings(requests=20_000, rounds=6, load_seconds=5, scrapes=200, boot_workers=(4, 16), boot_repeats=3)
-QUICK_RUN = Settings(requests=1_000, rounds=1, load_seconds=1, scrapes=10, boot_workers=(4,), boot_repeats=1)
+FULL_RUN = Settings(
+    requests=20_000, rounds=6, load_seconds=5, scrapes=200, recycles=1000, boot_workers=(4, 16), boot_repeats=3
+)
+QUICK_RUN = Settings(
+    requests=1_000, rounds=1, load_seconds=1, scrapes=10, recycles=20, boot_workers=(4,), boot_repeats=1
+)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Variant:
-    """One way of running the service: a bake and a settings module."""
+    """One way of running the service: a bake, a settings module, and how its metrics are kept and read."""
 
     name: str
     project: Path
     settings_module: str
+    env: dict = field(default_factory=dict)
+    durable: bool = True  # metric values in a durable slot's files (in-process: claim one first)
+    peer: bool = False  # prometheus_client's multiprocess mode under its own gunicorn config
+
+    @property
+    def aggregated(self) -> bool:
+        return self.env.get("METRICS_MODE") == "aggregated"
 
 
 def bake_variants(workdir: Path) -> dict[str, Variant]:
     projects = {}
     for profile in ("lean", "full"):
         output = workdir / profile
-        projects[profile] = Path(
-            cookiecutter(str(REPO), no_input=True, output_dir=str(output), extra_context={"metrics_profile": profile})
-        )
-    (projects["lean"] / "config" / "settings" / "bench_bare.py").write_text(BARE_SETTINGS)
+        context = {"metrics_profile": profile, "metrics_mode": "per_worker"}
+        projects[profile] = Path(cookiecutter(str(REPO), no_input=True, output_dir=str(output), extra_context=context))
+    lean = projects["lean"]
+    (lean / "config" / "settings" / "bench_bare.py").write_text(BARE_SETTINGS)
+    (lean / "bench_peer.conf.py").write_text(PEER_GUNICORN_CONFIG)
+    production = "config.settings.production"
+    peer_env = {"METRICS_URL_EXPORTER": "true"}
     return {
-        "bare": Variant("bare", projects["lean"], "config.settings.bench_bare"),
-        "lean": Variant("lean", projects["lean"], "config.settings.production"),
-        "full": Variant("full", projects["full"], "config.settings.production"),
+        "bare": Variant("bare", lean, "config.settings.bench_bare", durable=False),
+        "lean-memory": Variant("lean-memory", lean, production, durable=False),
+        "lean": Variant("lean", lean, production),
+        "lean-aggregated": Variant("lean-aggregated", lean, production, {"METRICS_MODE": "aggregated"}),
+        "full": Variant("full", projects["full"], production),
+        "multiprocess": Variant("multiprocess", lean, production, peer_env, durable=False, peer=True),
     }
 
 
 def environment(venv: Path, variant: Variant, workdir: Path, workers: int) -> tuple[dict, int, range]:
+    """The variant's environment on fresh ports, with its own slot or multiprocess directory in ``workdir``."""
     workdir.mkdir(parents=True, exist_ok=True)
     ports = free_block(workers + 1)
-    env = production_env(venv, workdir, port_config(ports[0], ports[1:]))
+    env = production_env(venv, workdir, port_config(ports[0], ports[1:]), **variant.env)
     env.update(DJANGO_SETTINGS_MODULE=variant.settings_module, DJANGO_ALLOWED_HOSTS="localhost,127.0.0.1")
+    if variant.peer:
+        (workdir / "multiproc").mkdir(exist_ok=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(workdir / "multiproc")
     return env, ports[0], ports[1:]
 
 
@@ -96,37 +144,52 @@ def prepare(venv: Path, variants: dict[str, Variant], workdir: Path) -> None:
             subprocess.run([venv / "bin/python", "manage.py", *command], cwd=project, env=env, check=True)
 
 
-def rotations(rounds: int) -> list[tuple[str, ...]]:
+def rotations(names: tuple[str, ...], rounds: int) -> list[tuple[str, ...]]:
     """Each round runs every variant, starting with a different one, so drift hits them alike."""
-    return [VARIANTS[i % 3 :] + VARIANTS[: i % 3] for i in range(rounds)]
+    return [names[i % len(names) :] + names[: i % len(names)] for i in range(rounds)]
 
 
 def measure_inprocess(venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings) -> dict:
-    samples: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    for order in rotations(run.rounds):
+    samples: dict[str, list[float]] = {name: [] for name in INPROCESS}
+    for round_number, order in enumerate(rotations(INPROCESS, run.rounds)):
         for name in order:
-            env, _, _ = environment(venv, variants[name], workdir, 2)
+            variant = variants[name]
+            env, _, _ = environment(venv, variant, workdir / f"inprocess-{name}-{round_number}", 2)
+            if variant.durable:
+                env["BENCH_SLOT_DIRECTORY"] = str(workdir / f"inprocess-{name}-{round_number}" / "slots")
             result = subprocess.run(
                 [venv / "bin/python", HERE / "inprocess.py", str(run.requests), "1"],
-                cwd=variants[name].project,
+                cwd=variant.project,
                 env=env,
                 capture_output=True,
                 text=True,
-                check=True,
             )
+            if result.returncode != 0:
+                raise RuntimeError(f"in-process run of {name} failed:\n{result.stderr}")
             samples[name] += json.loads(result.stdout.splitlines()[-1])["cpu_us_per_request"]
     medians = {name: statistics.median(values) for name, values in samples.items()}
     return {
         name: {"cpu_us_per_request": round(medians[name], 1), "overhead_us": round(medians[name] - medians["bare"], 1)}
-        for name in VARIANTS
+        for name in INPROCESS
     }
 
 
-def start_gunicorn(venv: Path, variant: Variant, workdir: Path, workers: int) -> Gunicorn:
+def start_gunicorn(venv: Path, variant: Variant, workdir: Path, workers: int, **extra_env: str) -> Gunicorn:
     env, http_port, metrics_ports = environment(venv, variant, workdir, workers)
-    service = Gunicorn(variant.project, venv, env, http_port, metrics_ports, workdir)
+    env.update(extra_env)
+    args: tuple[str, ...] = ()
+    if variant.peer:  # no slots, no metrics ports: /metrics on the HTTP port
+        args, metrics_ports = ("-c", "bench_peer.conf.py"), range(0)
+    elif variant.aggregated:
+        metrics_ports = metrics_ports[:1]
+    service = Gunicorn(variant.project, venv, env, http_port, metrics_ports, workdir, args)
     service.wait_ready(timeout=120)
     return service
+
+
+def metrics_url(variant: Variant, service: Gunicorn) -> str:
+    port = service.http_port if variant.peer else service.metrics_ports[0]
+    return f"http://127.0.0.1:{port}/metrics"
 
 
 def wrk(port: int, seconds: int, connections: int = 8) -> float:
@@ -141,8 +204,8 @@ def wrk(port: int, seconds: int, connections: int = 8) -> float:
 
 def measure_throughput(venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings) -> dict:
     workers = os.cpu_count() or 2
-    samples: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    for order in rotations(run.rounds):
+    samples: dict[str, list[float]] = {name: [] for name in SERVED}
+    for order in rotations(SERVED, run.rounds):
         for name in order:
             service = start_gunicorn(venv, variants[name], workdir / f"wrk-{name}-{len(samples[name])}", workers)
             try:
@@ -157,15 +220,15 @@ def measure_throughput(venv: Path, variants: dict[str, Variant], workdir: Path, 
             "ratio_to_bare": round(medians[name] / medians["bare"], 3),
             "runs": [round(value) for value in samples[name]],
         }
-        for name in VARIANTS
+        for name in SERVED
     } | {"workers": workers}
 
 
-def scrape_milliseconds(port: int, count: int, pause: float = 0.0) -> list[float]:
+def scrape_milliseconds(url: str, count: int, pause: float = 0.0) -> list[float]:
     timings = []
     for _ in range(count):
         started = time.perf_counter()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        with urllib.request.urlopen(url, timeout=10) as response:
             response.read()
         timings.append((time.perf_counter() - started) * 1000)
         time.sleep(pause)
@@ -182,23 +245,53 @@ def percentiles(values: list[float]) -> dict:
 
 def measure_scrapes(venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings) -> dict:
     results = {}
-    for name in VARIANTS:
-        service = start_gunicorn(venv, variants[name], workdir / f"scrape-{name}", os.cpu_count() or 2)
+    for name in SERVED:
+        variant = variants[name]
+        service = start_gunicorn(venv, variant, workdir / f"scrape-{name}", os.cpu_count() or 2)
         try:
-            port = service.metrics_ports[0]
-            scrape_milliseconds(port, 5)
-            idle = scrape_milliseconds(port, run.scrapes)
+            url = metrics_url(variant, service)
+            scrape_milliseconds(url, 5)
+            idle = scrape_milliseconds(url, run.scrapes)
             load = threading.Thread(target=wrk, args=(service.http_port, run.load_seconds + 3, 32))
             load.start()
             time.sleep(1)
-            busy = scrape_milliseconds(port, run.scrapes, pause=run.load_seconds / run.scrapes)
+            busy = scrape_milliseconds(url, run.scrapes, pause=run.load_seconds / run.scrapes)
             load.join()
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            with urllib.request.urlopen(url, timeout=10) as response:
                 size = len(response.read())
         finally:
             service.stop()
         results[name] = {"idle": percentiles(idle), "under_load": percentiles(busy), "scrape_bytes": size}
     return results
+
+
+def measure_recycled_scrapes(venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings) -> dict:
+    """Scrape latency once ``run.recycles`` workers have come and gone (max_requests=1: one request each)."""
+    results = {}
+    for name in RECYCLED:
+        variant = variants[name]
+        service = start_gunicorn(venv, variant, workdir / f"recycle-{name}", 2, GUNICORN_MAX_REQUESTS="1")
+        try:
+            started = time.monotonic()
+            statuses = burst(service.http_port, run.recycles, concurrency=2)
+            recycle_seconds = time.monotonic() - started
+            # Each scrape of the peer's URL recycles a worker too; the pause lets the next one boot.
+            timings = scrape_milliseconds(metrics_url(variant, service), run.scrapes // 4 or 5, pause=0.3)
+            files = sorted(Path(service.env.get("PROMETHEUS_MULTIPROC_DIR") or slot_dir(service)).glob("*.db"))
+        finally:
+            service.stop()
+        results[name] = {
+            "recycles": len(statuses),
+            "all_answered": statuses == [200] * len(statuses),
+            "recycle_seconds": round(recycle_seconds, 1),
+            "files": len(files),
+            **percentiles(timings),
+        }
+    return results
+
+
+def slot_dir(service: Gunicorn) -> Path:
+    return next(Path(service.env["GUNICORN_RUNTIME_DIR"]).glob("*-metrics"))
 
 
 def measure_boot(venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings) -> dict:
@@ -226,22 +319,33 @@ def machine() -> dict:
 
 def table(report: dict) -> str:
     inproc, through, scrapes = report["inprocess"], report["throughput"], report["scrapes"]
-    host = report["machine"]
+    recycled, host = report["recycled"], report["machine"]
     lines = [
         f"Machine: {host['cpu']}, {host['cores']} cores, Python {host['python']}",
         "",
-        f"{'profile':<8}{'CPU us/req':>12}{'overhead us':>13}{'req/s':>9}{'vs bare':>9}"
+        f"{'setup':<16}{'CPU us/req':>11}{'overhead us':>13}{'req/s':>8}{'vs bare':>9}"
         f"{'scrape p50/p99 idle':>22}{'under load':>16}{'bytes':>8}",
     ]
-    for name in VARIANTS:
-        idle, busy = scrapes[name]["idle"], scrapes[name]["under_load"]
-        lines.append(
-            f"{name:<8}{inproc[name]['cpu_us_per_request']:>12.1f}{inproc[name]['overhead_us']:>13.1f}"
-            f"{through[name]['requests_per_second']:>9}{through[name]['ratio_to_bare']:>9.3f}"
-            f"{idle['p50_ms']:>12.2f} / {idle['p99_ms']:<7.2f}{busy['p50_ms']:>7.2f} / {busy['p99_ms']:<6.2f}"
-            f"{scrapes[name]['scrape_bytes']:>8}"
-        )
+    for name in dict.fromkeys((*INPROCESS, *SERVED)):
+        # lean-aggregated runs the very same code per request as lean; only its scrape path differs.
+        cost = inproc.get(name) or inproc["lean"]
+        row = f"{name:<16}{cost['cpu_us_per_request']:>11.1f}{cost['overhead_us']:>13.1f}"
+        if name in SERVED:
+            idle, busy = scrapes[name]["idle"], scrapes[name]["under_load"]
+            row += (
+                f"{through[name]['requests_per_second']:>8}{through[name]['ratio_to_bare']:>9.3f}"
+                f"{idle['p50_ms']:>12.2f} / {idle['p99_ms']:<7.2f}{busy['p50_ms']:>7.2f} / {busy['p99_ms']:<6.2f}"
+                f"{scrapes[name]['scrape_bytes']:>8}"
+            )
+        else:
+            row += "   (in-process only)"
+        lines.append(row)
     lines.append("")
+    for name, result in recycled.items():
+        lines.append(
+            f"After {result['recycles']} worker recycles, {name}: scrape p50/p99 {result['p50_ms']:.2f} /"
+            f" {result['p99_ms']:.2f} ms, {result['files']} metric files"
+        )
     lines.append(
         "Boot to all metrics ports (lean): "
         + ", ".join(f"{n} workers {v['seconds_to_all_ports']} s" for n, v in report["boot"].items())
@@ -249,7 +353,9 @@ def table(report: dict) -> str:
     targets = report["targets"]
     lines.append(
         f"Targets: lean overhead <= {TARGET_OVERHEAD_US} us: {targets['lean_overhead_met']};"
-        f" lean throughput >= {TARGET_THROUGHPUT_RATIO} of bare: {targets['lean_throughput_met']}"
+        f" lean throughput >= {TARGET_THROUGHPUT_RATIO} of bare: {targets['lean_throughput_met']};"
+        f" aggregated scrape p99 after recycles <= {TARGET_RECYCLED_SCRAPE_P99_MS} ms:"
+        f" {targets['aggregated_scrape_met']}"
         f" (gunicorn with {through['workers']} workers, wrk on the same {report['machine']['cores']} cores)"
     )
     return "\n".join(lines)
@@ -275,6 +381,8 @@ def main() -> int:
         throughput = measure_throughput(venv, variants, workdir, run)
         print("measuring scrape latency ...", file=sys.stderr)
         scrapes = measure_scrapes(venv, variants, workdir, run)
+        print(f"measuring scrape latency after {run.recycles} worker recycles ...", file=sys.stderr)
+        recycled = measure_recycled_scrapes(venv, variants, workdir, run)
         print("measuring boot time ...", file=sys.stderr)
         boot = measure_boot(venv, variants, workdir, run)
 
@@ -285,10 +393,12 @@ def main() -> int:
         "inprocess": inprocess,
         "throughput": throughput,
         "scrapes": scrapes,
+        "recycled": recycled,
         "boot": boot,
         "targets": {
             "lean_overhead_met": inprocess["lean"]["overhead_us"] <= TARGET_OVERHEAD_US,
             "lean_throughput_met": throughput["lean"]["ratio_to_bare"] >= TARGET_THROUGHPUT_RATIO,
+            "aggregated_scrape_met": recycled["lean-aggregated"]["p99_ms"] <= TARGET_RECYCLED_SCRAPE_P99_MS,
         },
     }
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -2,19 +2,33 @@
 
 Run inside a baked project's virtualenv with its directory as the working
 directory: python inprocess.py REQUESTS ROUNDS. Settings come from
-DJANGO_SETTINGS_MODULE and the environment. Prints one JSON line: the CPU
-microseconds per request of each round.
+DJANGO_SETTINGS_MODULE and the environment. With BENCH_SLOT_DIRECTORY set,
+the process first claims a durable metrics slot there, exactly as gunicorn's
+post_fork hook does for a worker, so metric values live in the slot's files.
+Prints one JSON line: the CPU microseconds per request of each round.
 """
 
+import importlib
 import io
 import json
 import os
 import sys
 import time
+from pathlib import Path
+
+
+def hold_a_slot_like_a_worker(directory: Path) -> None:
+    package = Path.cwd().name  # the baked project's directory is named after its package
+    slots = importlib.import_module(f"{package}.metrics.slots")
+    durable = importlib.import_module(f"{package}.metrics.durable")
+    directory.mkdir(parents=True, exist_ok=True)
+    durable.keep_values_in_slot(slots.claim_slot(directory, 1))
 
 
 def main(requests: int, rounds: int) -> None:
     sys.path.insert(0, os.getcwd())
+    if os.environ.get("BENCH_SLOT_DIRECTORY"):
+        hold_a_slot_like_a_worker(Path(os.environ["BENCH_SLOT_DIRECTORY"]))
     import django
 
     django.setup()

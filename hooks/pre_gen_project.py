@@ -26,6 +26,7 @@ MIN_OBJECTIVE = 95.0
 MAX_LATENCY_THRESHOLD = 60.0
 MIN_PERIOD_DAYS, MAX_PERIOD_DAYS = 7, 90
 METRICS_PROFILES = ("lean", "full")
+METRICS_MODES = ("per_worker", "aggregated")
 # Kubernetes names built from the slug (plus the release name) must fit 63 characters.
 MAX_SLUG_LENGTH = 40
 
@@ -104,13 +105,13 @@ def validate_metrics_range_fits(start: int, workers: int) -> None:
         )
 
 
-def validate_http_port_outside_metrics(http_port: int, start: int, workers: int) -> None:
-    last = start + workers - 1
+def validate_http_port_outside_metrics(http_port: int, start: int, ports: int, sized_by: str) -> None:
+    last = start + ports - 1
     if start <= http_port <= last:
         raise InvalidAnswer(
             f"http_port={http_port} lies inside the metrics port range"
             f" {start}..{last} (metrics_start_port={start},"
-            f" web_concurrency={workers}): move one of them"
+            f" {sized_by}): move one of them"
         )
 
 
@@ -145,6 +146,11 @@ def validate_metrics_profile(value: object) -> None:
         raise InvalidAnswer(f"metrics_profile={value!r} is not allowed: use one of {', '.join(METRICS_PROFILES)}")
 
 
+def validate_metrics_mode(value: object) -> None:
+    if value not in METRICS_MODES:
+        raise InvalidAnswer(f"metrics_mode={value!r} is not allowed: use one of {', '.join(METRICS_MODES)}")
+
+
 def validate(answers: Mapping[str, object]) -> None:
     """Run every rule in the order a user reads the prompts."""
     validate_project_name(str(answers["project_name"]))
@@ -152,8 +158,14 @@ def validate(answers: Mapping[str, object]) -> None:
     workers = parse_web_concurrency(answers["web_concurrency"])
     http_port = parse_port("http_port", answers["http_port"])
     start = parse_port("metrics_start_port", answers["metrics_start_port"])
-    validate_metrics_range_fits(start, workers)
-    validate_http_port_outside_metrics(http_port, start, workers)
+    validate_metrics_mode(answers["metrics_mode"])
+    # The ports in use: one per worker, or the aggregated mode's one (as metrics/ports.py counts them).
+    if answers["metrics_mode"] == "per_worker":
+        ports_in_use, sized_by = workers, f"web_concurrency={workers}"
+    else:
+        ports_in_use, sized_by = 1, f"metrics_mode={answers['metrics_mode']}"
+    validate_metrics_range_fits(start, ports_in_use)
+    validate_http_port_outside_metrics(http_port, start, ports_in_use, sized_by)
     parse_objective("slo_availability_target", answers["slo_availability_target"])
     parse_objective("slo_latency_target", answers["slo_latency_target"])
     parse_latency_threshold(answers["slo_latency_threshold_seconds"])

@@ -26,6 +26,7 @@ SUPPORTED = {
     },
     "python-3.13-image": {"python_version": "3.13"},
     "full-metrics-profile": {"metrics_profile": "full"},
+    "aggregated-metrics-mode": {"metrics_mode": "aggregated"},
     "strict-slos": {
         "slo_availability_target": "99.99",
         "slo_latency_target": "99.9",

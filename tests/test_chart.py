@@ -24,12 +24,16 @@ BAKES = {
     "default": {},
     "five-workers": {"web_concurrency": "5", "metrics_start_port": "9200", "http_port": "8080"},
     "twelve-workers": {"web_concurrency": "12", "metrics_start_port": "20000", "http_port": "8000"},
+    "aggregated": {"metrics_mode": "aggregated"},
 }
 # Values a user sets at install time on the default bake.
 OVERRIDES = {
     "start-30000": {"env": {"config": {"METRICS_START_PORT": 30000}}},
     "twelve-ending-at-65535": {"env": {"config": {"WEB_CONCURRENCY": 12, "METRICS_START_PORT": 65524}}},
     "http-above-range": {"env": {"config": {"WEB_CONCURRENCY": 2, "METRICS_START_PORT": 8000, "HTTP_PORT": 8002}}},
+    "aggregated-sixteen-workers": {"env": {"config": {"METRICS_MODE": "aggregated", "WEB_CONCURRENCY": 16}}},
+    # One port in use, so a start port a per-worker range would run past 65535 with is fine.
+    "aggregated-at-65535": {"env": {"config": {"METRICS_MODE": "aggregated", "METRICS_START_PORT": 65535}}},
 }
 REJECTED = {
     "zero-workers": ({"WEB_CONCURRENCY": 0}, "at '/env/config/WEB_CONCURRENCY': minimum: got 0, want 1"),
@@ -48,6 +52,7 @@ REJECTED = {
         "HTTP_PORT=9102 lies inside the metrics ports 9100..9103 (METRICS_START_PORT=9100, WEB_CONCURRENCY=4)",
     ),
     "bad-env-name": ({"NOT-A-NAME": "x"}, "invalid propertyName 'NOT-A-NAME'"),
+    "unknown-metrics-mode": ({"METRICS_MODE": "per_pod"}, "at '/env/config/METRICS_MODE': value must be one of"),
 }
 
 
@@ -97,8 +102,12 @@ def test_deployment_service_and_servicemonitor_agree_with_the_service_on_every_p
     configmap = env_configmap(docs)
     # The service, given the container's environment, says which ports its workers bind.
     ports = service_ports(project, baked_venv, configmap["data"])
-    expected = {f"metrics-{worker}": port for worker, port in enumerate(ports, start=1)}
-    assert len(expected) == int(effective_config(project, values)["WEB_CONCURRENCY"])
+    config = effective_config(project, values)
+    if config["METRICS_MODE"] == "aggregated":  # one port per pod, whatever the worker count
+        expected = {"metrics": ports[0]}
+    else:
+        expected = {f"metrics-{worker}": port for worker, port in enumerate(ports, start=1)}
+        assert len(expected) == int(config["WEB_CONCURRENCY"])
 
     container_ports = {p["name"]: p["containerPort"] for p in app_container(docs)["ports"]}
     service = one(docs, "Service")

@@ -28,6 +28,7 @@ VALID = {
     "slo_latency_threshold_seconds": "0.3",
     "slo_period_days": "30",
     "metrics_profile": "lean",
+    "metrics_mode": "per_worker",
 }
 
 
@@ -146,3 +147,17 @@ def test_period_is_one_week_to_three_months(value):
 def test_metrics_profile_is_lean_or_full():
     hook.validate({**VALID, "metrics_profile": "full"})
     assert rejection(metrics_profile="tiny") == "metrics_profile='tiny' is not allowed: use one of lean, full"
+
+
+def test_metrics_mode_is_per_worker_or_aggregated():
+    hook.validate({**VALID, "metrics_mode": "aggregated"})
+    expected = "metrics_mode='per_pod' is not allowed: use one of per_worker, aggregated"
+    assert rejection(metrics_mode="per_pod") == expected
+
+
+def test_aggregated_mode_needs_only_its_one_port():
+    hook.validate({**VALID, "metrics_mode": "aggregated", "metrics_start_port": "65535", "web_concurrency": "8"})
+    assert rejection(metrics_mode="aggregated", http_port="9100") == (
+        "http_port=9100 lies inside the metrics port range 9100..9100"
+        " (metrics_start_port=9100, metrics_mode=aggregated): move one of them"
+    )

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import signal
+import socket
 import time
 
 import pytest
 
-from tests.support.load import burst, get
+from tests.support.load import burst, get, get_json
 from tests.support.metrics import responses, scrape
 from tests.support.ports import free_block, is_open
-from tests.support.processes import Process, port_config, production_env, wait_until
+from tests.support.processes import Gunicorn, Process, port_config, production_env, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -53,6 +54,7 @@ def test_management_command_started_first_takes_no_port(gunicorn, served_project
     try:
         wait_until(lambda: "loaded" in shell.output(), timeout=30)
         assert [port for port in ports[1:] if is_open(port)] == [], "the shell bound a metrics port"
+        assert list(tmp_path.glob("*-metrics")) == [], "the shell touched the metrics slots"
         service = gunicorn(3)
         assert service.open_metrics_ports() == list(service.metrics_ports)
         assert shell.popen.poll() is None, "the shell should still be running alongside gunicorn"
@@ -64,7 +66,7 @@ def test_management_command_started_first_takes_no_port(gunicorn, served_project
     ("args", "message"),
     [
         (["--preload"], "preload_app is on: only the master would load Django"),
-        (["--workers", "5"], "gunicorn would start 5 workers but the metrics port range"),
+        (["--workers", "5"], "gunicorn would start 5 workers but WEB_CONCURRENCY=2 sets the metrics slots"),
     ],
     ids=["preload", "workers-flag"],
 )
@@ -110,3 +112,37 @@ def test_probes_answer_the_pod_ip_under_gunicorn(gunicorn):
     assert get(service.http_port, "/healthz", host="10.0.0.7") == 200
     assert get(service.http_port, "/readyz", host="10.0.0.7") == 200
     assert get(service.http_port, "/", host="10.0.0.7") == 400
+
+
+def test_a_second_gunicorn_with_the_same_environment_is_refused(gunicorn, baked_venv, tmp_path):
+    first = gunicorn(2)
+    second = Gunicorn(first.project, baked_venv, first.env, first.http_port, first.metrics_ports, tmp_path)
+    assert second.popen.wait(timeout=30) != 0
+    refusal = [line for line in second.output().splitlines() if line.startswith("gunicorn.conf.py refused")]
+    assert refusal == [
+        f"gunicorn.conf.py refused to start: another gunicorn (pid {first.pid}) already serves metrics from"
+        f" {first.env['GUNICORN_RUNTIME_DIR']}/{first.project.name}-metrics: stop it, or give this instance its own"
+        " GUNICORN_RUNTIME_DIR and its own HTTP_PORT and METRICS_START_PORT"
+    ]
+    second.stop()
+    assert first.open_metrics_ports() == first.metrics_ports, "the first instance kept every port"
+
+
+def test_a_foreign_listener_on_a_slot_port_makes_the_pod_unready_until_it_leaves(gunicorn):
+    service = gunicorn(3, wait=False)
+    foreign = socket.socket()
+    foreign.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    foreign.bind(("127.0.0.1", service.metrics_ports[2]))
+    foreign.listen()
+    try:
+        wait_until(lambda: is_open(service.http_port) and "cannot be bound" in service.output(), timeout=60)
+        status, body = get_json(service.http_port, "/readyz")
+        assert status == 503
+        [problem] = body["metrics"]
+        port = service.metrics_ports[2]
+        assert problem.startswith(f"metrics port {port} on address 127.0.0.1 (slot-2) cannot be bound: Address already")
+        assert problem in service.output()
+    finally:
+        foreign.close()
+    wait_until(lambda: service.open_metrics_ports() == service.metrics_ports, timeout=15)
+    assert get_json(service.http_port, "/readyz")[0] == 200

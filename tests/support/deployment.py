@@ -13,9 +13,10 @@ from pathlib import Path
 import yaml
 
 from tests.support import helm
+from tests.support.load import Stream
 from tests.support.manifests import app_container, env_configmap, one
 from tests.support.ports import free_block
-from tests.support.processes import Gunicorn, production_env
+from tests.support.processes import Gunicorn, production_env, wait_until
 from tests.support.prometheus import Prometheus, scrape_jobs_from_chart
 
 NAIVE_JOB = "naive-single-url"
@@ -30,14 +31,42 @@ class Deployed:
     docs: list  # the rendered chart
 
     def counter(self, job: str | None = None) -> str:
-        return f'django_http_responses_total_by_status_view_method_total{{job="{job or self.job}",view="index"}}'
+        labels = f'job="{job or self.job}",view="index",status="200"'
+        return f"django_http_responses_total_by_status_view_method_total{{{labels}}}"
 
     def targets_up(self) -> float:
         return self.prometheus.scalar(f'count(up{{job="{self.job}"}} == 1)') or 0
 
     def wait_all_up(self, timeout: float = 30) -> float:
-        workers = len(self.service.metrics_ports)
-        return self.prometheus.wait_for(f'count(up{{job="{self.job}"}} == 1)', lambda v: v == workers, timeout)
+        targets = len(self.service.metrics_ports)
+        return self.prometheus.wait_for(f'count(up{{job="{self.job}"}} == 1)', lambda v: v == targets, timeout)
+
+    def total(self) -> float:
+        return self.prometheus.scalar(f"sum({self.counter()})") or 0
+
+    def settled_sample_times(self, expected_total: float, timeout: float = 20) -> dict[str, float]:
+        """Once Prometheus holds ``expected_total`` and one more scrape of every target: each target's
+        latest sample time, a point from which ``between_own_samples`` measures exactly."""
+        self.prometheus.wait_for(f"sum({self.counter()})", lambda v: v == expected_total, timeout)
+        before = self.prometheus.last_sample_times(self.counter())
+        wait_until(
+            lambda: all(t > before[e] for e, t in self.prometheus.last_sample_times(self.counter()).items()),
+            timeout,
+        )
+        return self.prometheus.last_sample_times(self.counter())
+
+    def warm_up(self, timeout: float = 30) -> int:
+        """Requests until every target exports the counter; returns how many were answered.
+
+        Paced to ten a second per worker, so that no max_requests recycle takes a
+        target down (and its series stale) while we wait for all of them.
+        """
+        targets = len(self.service.metrics_ports)
+        pace = {"concurrency": 2 * targets, "rate": 10 * targets, "max_seconds": timeout}
+        with Stream(self.service.http_port, **pace) as stream:
+            self.prometheus.wait_for(f"count({self.counter()})", lambda v: v == targets, timeout)
+        assert set(stream.statuses) == {200}, stream.statuses
+        return stream.statuses[200]
 
 
 def deploy(
@@ -48,12 +77,18 @@ def deploy(
     workers: int,
     naive: bool = False,
     rules: bool = False,
+    config: dict | None = None,
     **extra_env: str,
 ) -> Deployed:
-    """Start the service and Prometheus; each process goes into ``started`` for the caller to stop."""
+    """Start the service and Prometheus; each process goes into ``started`` for the caller to stop.
+
+    ``config`` goes into the chart's env.config (so it shapes the rendered ports too);
+    ``extra_env`` only into the process' environment.
+    """
     ports = free_block(workers + 1)
+    chart_config = {"WEB_CONCURRENCY": workers, "METRICS_START_PORT": ports[1], "HTTP_PORT": ports[0], **(config or {})}
     values = {
-        "env": {"config": {"WEB_CONCURRENCY": workers, "METRICS_START_PORT": ports[1], "HTTP_PORT": ports[0]}},
+        "env": {"config": chart_config},
         "serviceMonitor": {"interval": "1s", "scrapeTimeout": "1s"},
         "prometheusRule": {"interval": "1s", "periodInterval": "1s"},
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 import time
 from collections import Counter
@@ -16,6 +17,16 @@ def get(port: int, path: str = "/", host: str = "localhost", timeout: float = 10
         response = connection.getresponse()
         response.read()
         return response.status
+    finally:
+        connection.close()
+
+
+def get_json(port: int, path: str, host: str = "localhost") -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Host": host})
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
     finally:
         connection.close()
 

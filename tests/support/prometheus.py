@@ -104,3 +104,23 @@ class Prometheus(Process):
     def wait_for(self, expr: str, predicate, timeout: float = 30) -> float:
         """Seconds until ``predicate(scalar(expr))`` held."""
         return wait_until(lambda: predicate(self.scalar(expr)), timeout=timeout, interval=0.25)
+
+    def last_sample_times(self, selector: str) -> dict[str, float]:
+        """Each target's (endpoint's) latest sample time of ``selector``, in seconds."""
+        return {r["metric"]["endpoint"]: float(r["value"][1]) for r in self.query(f"timestamp({selector})")}
+
+    def between_own_samples(self, function: str, selector: str, since: dict[str, float]) -> dict[str, float]:
+        """``function`` (increase, resets) of each target's series from its sample at ``since[endpoint]``
+        to its latest sample.
+
+        Evaluated at the target's own latest sample time, over a range that starts
+        exactly at its own earlier sample (ranges include their start in
+        Prometheus 2.x), so ``increase()`` has nothing to extrapolate: the
+        result is exactly the last value minus the first, plus any resets.
+        """
+        results = {}
+        for endpoint, end in self.last_sample_times(selector).items():
+            window_ms = round((end - since[endpoint]) * 1000)
+            target = selector.replace("}", f', endpoint="{endpoint}"}}', 1)
+            results[endpoint] = self.scalar(f"{function}({target}[{window_ms}ms] @ {end:.3f})")
+        return results

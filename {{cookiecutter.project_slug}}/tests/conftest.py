@@ -4,6 +4,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,26 @@ def production_env() -> dict[str, str]:
         "METRICS_START_PORT": str(ports[1]),
         "HTTP_PORT": str(ports[0]),
         "METRICS_BIND_ADDRESS": "127.0.0.1",
+        "METRICS_MODE": "{{ cookiecutter.metrics_mode }}",
     }
+
+
+@pytest.fixture
+def python_process():
+    """python_process(code): the code running in a new interpreter in the project, its stdout a pipe; killed after."""
+    started: list[subprocess.Popen] = []
+
+    def start(code: str) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(code)], cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture

@@ -28,6 +28,15 @@ def test_range_not_matching_worker_count_is_reported():
     assert metrics_errors()["metrics.E002"] == expected
 
 
+@override_settings(PROMETHEUS_METRICS_EXPORT_PORT_RANGE=range(9100, 9101), WEB_CONCURRENCY=4, HTTP_PORT=8000)
+def test_aggregated_mode_with_one_port_passes(settings):
+    settings.METRICS_MODE = "aggregated"
+    assert metrics_errors() == {}
+    settings.PROMETHEUS_METRICS_EXPORT_PORT_RANGE = RANGE
+    expected = "PROMETHEUS_METRICS_EXPORT_PORT_RANGE has 4 ports but METRICS_MODE is aggregated"
+    assert metrics_errors()["metrics.E002"] == expected
+
+
 @override_settings(PROMETHEUS_METRICS_EXPORT_PORT=9100)
 def test_single_shared_port_is_reported():
     assert "compete for one port" in metrics_errors()["metrics.E003"]

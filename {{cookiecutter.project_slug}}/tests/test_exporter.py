@@ -1,7 +1,14 @@
+"""The metrics server binds its one port, and says loudly when it cannot."""
+
 import socket
+import time
 import urllib.request
 
-from {{ cookiecutter.project_slug }}.metrics.exporter import WorkerExporter
+import pytest
+from prometheus_client import CollectorRegistry, Counter
+
+from {{ cookiecutter.project_slug }}.metrics.exporter import MetricsServer
+from {{ cookiecutter.project_slug }}.metrics.slots import reported_problems
 
 
 def scrape(port: int) -> str:
@@ -11,31 +18,55 @@ def scrape(port: int) -> str:
 
 def hold(port: int) -> socket.socket:
     sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen()
     return sock
 
 
-def test_binds_the_first_free_port_and_serves_metrics(free_ports):
-    ports = free_ports(3)
-    holder = hold(ports[0])
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    registry = CollectorRegistry()
+    Counter("served", "Served.", registry=registry).inc(7)
+    return registry
+
+
+def server(registry, port, tmp_path, address="127.0.0.1") -> MetricsServer:
+    return MetricsServer(registry, port, address, directory=tmp_path, name="slot-1", grace=0.1, retry_every=0.05)
+
+
+def test_serves_its_registry_on_its_port(free_ports, registry, tmp_path):
+    port = free_ports(1)[0]
+    exporter = server(registry, port, tmp_path).start()
+    assert exporter.bound.wait(5)
+    assert "served_total 7.0" in scrape(port)
+    assert reported_problems(tmp_path) == []
+
+
+def test_a_held_port_is_reported_until_it_is_released(free_ports, registry, tmp_path, caplog):
+    port = free_ports(1)[0]
+    holder = hold(port)
     try:
-        exporter = WorkerExporter(ports, "127.0.0.1").start()
-        assert exporter.bound.wait(5)
-        assert exporter.port == ports[1]
-        assert "python_info" in scrape(ports[1])
+        exporter = server(registry, port, tmp_path).start()
+        deadline = time.monotonic() + 5
+        while not reported_problems(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not exporter.bound.is_set(), "bound a port that another process holds"
+        [problem] = reported_problems(tmp_path)
+        assert f"metrics port {port} on address 127.0.0.1 (slot-1) cannot be bound: Address already in use" in problem
+        assert problem in caplog.text
     finally:
         holder.close()
+    assert exporter.bound.wait(5)
+    assert reported_problems(tmp_path) == []
+    assert "served_total 7.0" in scrape(port)
 
 
-def test_keeps_retrying_until_a_port_is_released(free_ports):
-    ports = free_ports(2)
-    holders = [hold(port) for port in ports]
-    exporter = WorkerExporter(ports, "127.0.0.1", first_wait=0.01, max_wait=0.05).start()
-    assert not exporter.bound.wait(0.3), "bound a port that another process holds"
-    holders[1].close()
-    try:
-        assert exporter.bound.wait(5)
-        assert exporter.port == ports[1]
-    finally:
-        holders[0].close()
+def test_an_address_of_no_interface_is_reported(free_ports, registry, tmp_path):
+    port = free_ports(1)[0]
+    server(registry, port, tmp_path, address="999.1.1.1").start()
+    deadline = time.monotonic() + 5
+    while not reported_problems(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    [problem] = reported_problems(tmp_path)
+    assert f"metrics port {port} on address 999.1.1.1 (slot-1) cannot be bound" in problem

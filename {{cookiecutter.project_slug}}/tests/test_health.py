@@ -49,3 +49,15 @@ def test_probes_are_not_counted_in_request_metrics(client):
     assert responses() == before
     client.get("/")
     assert responses() == before + 1
+
+
+@pytest.mark.django_db
+def test_readiness_reports_an_unserved_metrics_port(client, settings, tmp_path):
+    from {{ cookiecutter.project_slug }}.metrics.slots import report_problem
+
+    settings.METRICS_SLOT_DIRECTORY, settings.METRICS_MODE = tmp_path, "per_worker"
+    assert client.get("/readyz").status_code == 200
+    report_problem(tmp_path, "slot-2", "metrics port 9102 on address 0.0.0.0 (slot-2) cannot be bound")
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["metrics"] == ["metrics port 9102 on address 0.0.0.0 (slot-2) cannot be bound"]

@@ -1,12 +1,26 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from {{ cookiecutter.project_slug }}.metrics.ports import http_port, metrics_port_range, port_range_problems
+from {{ cookiecutter.project_slug }}.metrics.ports import http_port, metrics_mode, metrics_port_range, port_range_problems
 
 
 def test_one_port_per_worker_from_the_start_port():
-    ports = metrics_port_range({"WEB_CONCURRENCY": "4", "METRICS_START_PORT": "9100", "HTTP_PORT": "8000"})
+    environ = {"WEB_CONCURRENCY": "4", "METRICS_START_PORT": "9100", "HTTP_PORT": "8000", "METRICS_MODE": "per_worker"}
+    ports = metrics_port_range(environ)
     assert list(ports) == [9100, 9101, 9102, 9103]
+
+
+def test_aggregated_mode_uses_the_start_port_alone():
+    environ = {"WEB_CONCURRENCY": "4", "METRICS_START_PORT": "9100", "HTTP_PORT": "8000", "METRICS_MODE": "aggregated"}
+    assert list(metrics_port_range(environ)) == [9100]
+    assert metrics_mode(environ) == "aggregated"
+
+
+def test_mode_defaults_to_the_baked_mode_and_refuses_others():
+    assert metrics_mode({}) == "{{ cookiecutter.metrics_mode }}"
+    with pytest.raises(ImproperlyConfigured) as raised:
+        metrics_mode({"METRICS_MODE": "per_pod"})
+    assert str(raised.value) == "METRICS_MODE='per_pod' is not one of per_worker, aggregated"
 
 
 def test_http_port_defaults_to_the_baked_port():
@@ -23,11 +37,11 @@ def test_http_port_defaults_to_the_baked_port():
         ({"WEB_CONCURRENCY": "4", "METRICS_START_PORT": "80"}, "METRICS_START_PORT='80' is out of range"),
         ({"WEB_CONCURRENCY": "4", "METRICS_START_PORT": "9100", "HTTP_PORT": "x"}, "HTTP_PORT='x' is not"),
         (
-            {"WEB_CONCURRENCY": "8", "METRICS_START_PORT": "65530"},
+            {"WEB_CONCURRENCY": "8", "METRICS_START_PORT": "65530", "METRICS_MODE": "per_worker"},
             "METRICS_START_PORT=65530 with WEB_CONCURRENCY=8: metrics ports 65530..65537 leave",
         ),
         (
-            {"WEB_CONCURRENCY": "4", "METRICS_START_PORT": "7999", "HTTP_PORT": "8000"},
+            {"WEB_CONCURRENCY": "4", "METRICS_START_PORT": "7999", "HTTP_PORT": "8000", "METRICS_MODE": "per_worker"},
             "HTTP_PORT=8000 lies inside the metrics ports 7999..8002",
         ),
     ],

@@ -7,7 +7,8 @@ def test_production_settings_build_the_range_from_the_environment(manage, produc
     code = "from django.conf import settings as s; print(list(s.PROMETHEUS_METRICS_EXPORT_PORT_RANGE), s.DEBUG)"
     result = manage("shell", "-c", code, env=production_env)
     start = int(production_env["METRICS_START_PORT"])
-    assert result.stdout.strip().splitlines()[-1] == f"{[start, start + 1]} False", result.stderr
+    in_use = [start, start + 1] if production_env["METRICS_MODE"] == "per_worker" else [start]
+    assert result.stdout.strip().splitlines()[-1] == f"{in_use} False", result.stderr
 
 
 def test_missing_secret_key_is_named(manage, production_env):

@@ -88,6 +88,9 @@ PROMETHEUS_LATENCY_BUCKETS = latency_buckets(SLO_LATENCY_THRESHOLD_SECONDS)
 # `manage.py check --deploy` reports them if enabled.
 FAULT_INJECTION_VIEWS = False
 
+# Durable worker slots exist only under gunicorn (production settings); dev and test have none.
+METRICS_SLOT_DIRECTORY = None
+
 # Serve /metrics through Django as well? Only where one process answers (runserver):
 # behind gunicorn a URL is answered by a random worker and its counters jump.
 METRICS_URL_EXPORTER = False

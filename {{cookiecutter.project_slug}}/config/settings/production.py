@@ -3,18 +3,27 @@
 from config.env import env_bool, env_int, env_list, env_str
 from config.settings.base import *  # noqa: F403
 
-from {{ cookiecutter.project_slug }}.metrics.ports import http_port, metrics_port_range
+from {{ cookiecutter.project_slug }}.metrics.ports import (
+    http_port,
+    metrics_bind_address,
+    metrics_mode,
+    metrics_port_range,
+    web_concurrency,
+)
+from {{ cookiecutter.project_slug }}.metrics.slots import slot_directory
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 DEBUG = False
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
-# One metrics port per gunicorn worker; gunicorn.conf.py starts each worker's exporter.
+# Each gunicorn worker holds a durable metrics slot; gunicorn.conf.py claims it and starts the exporter.
 HTTP_PORT = http_port()
+METRICS_MODE = metrics_mode()
 PROMETHEUS_METRICS_EXPORT_PORT_RANGE = metrics_port_range()
-PROMETHEUS_METRICS_EXPORT_ADDRESS = env_str("METRICS_BIND_ADDRESS", "0.0.0.0")
-WEB_CONCURRENCY = len(PROMETHEUS_METRICS_EXPORT_PORT_RANGE)
+PROMETHEUS_METRICS_EXPORT_ADDRESS = metrics_bind_address()
+WEB_CONCURRENCY = web_concurrency()
+METRICS_SLOT_DIRECTORY = slot_directory()
 # Off unless asked for: a URL is answered by a random worker (see base.py).
 METRICS_URL_EXPORTER = env_bool("METRICS_URL_EXPORTER", False)
 FAULT_INJECTION_VIEWS = env_bool("FAULT_INJECTION_VIEWS", False)

@@ -2,11 +2,17 @@
 
 Liveness says only that the worker answers: restarting a pod because its
 database is down would not bring the database back. Readiness also asks the
-database, so a pod that cannot serve is taken out of the Service.
+database, so a pod that cannot serve is taken out of the Service, and whether
+every metrics port is served: a port held by a foreign process, or a bad
+METRICS_BIND_ADDRESS, leaves requests uncounted, and an unready pod shows it.
 """
 
+from django.conf import settings
 from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from {{ cookiecutter.project_slug }}.metrics.ports import AGGREGATED
+from {{ cookiecutter.project_slug }}.metrics.slots import metrics_problems
 
 
 def liveness(request: HttpRequest) -> HttpResponse:
@@ -19,4 +25,9 @@ def readiness(request: HttpRequest) -> HttpResponse:
             cursor.execute("SELECT 1")
     except DatabaseError as error:
         return JsonResponse({"status": "unavailable", "database": type(error).__name__}, status=503)
+    directory = getattr(settings, "METRICS_SLOT_DIRECTORY", None)
+    if directory is not None:  # only under gunicorn's production settings
+        problems = metrics_problems(directory, aggregated=settings.METRICS_MODE == AGGREGATED)
+        if problems:
+            return JsonResponse({"status": "unavailable", "database": "ok", "metrics": problems}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})

@@ -6,7 +6,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from {{ cookiecutter.project_slug }}.metrics.ports import port_range_problems
+from {{ cookiecutter.project_slug }}.metrics.ports import PER_WORKER, port_range_problems
 
 APP_CONFIG = "{{ cookiecutter.project_slug }}.metrics.apps.WorkerMetricsConfig"
 
@@ -21,11 +21,13 @@ def check_metrics_port_range(app_configs, **kwargs) -> list[Error]:
         for problem in port_range_problems(ports, settings.HTTP_PORT)
     ]
     workers = getattr(settings, "WEB_CONCURRENCY", None)
-    if not errors and workers != len(ports):
+    mode = getattr(settings, "METRICS_MODE", PER_WORKER)
+    expected, why = (workers, f"WEB_CONCURRENCY is {workers}") if mode == PER_WORKER else (1, f"METRICS_MODE is {mode}")
+    if not errors and len(ports) != expected:
         errors.append(
             Error(
-                f"PROMETHEUS_METRICS_EXPORT_PORT_RANGE has {len(ports)} ports but WEB_CONCURRENCY is {workers}",
-                hint="Build the range with metrics_port_range() so each worker gets exactly one port.",
+                f"PROMETHEUS_METRICS_EXPORT_PORT_RANGE has {len(ports)} ports but {why}",
+                hint="Build the range with metrics_port_range(): one port per worker slot, or one when aggregated.",
                 id="metrics.E002",
             )
         )

@@ -1,61 +1,78 @@
-"""Serve this worker's metrics on one free port of the range, retrying until one frees up.
+"""Serve a metrics registry on one fixed port, loudly when something else holds it.
 
-django-prometheus tries each port once, when the app loads, with a
-single-threaded IPv4 ``HTTPServer``. During a reload under load the new
-workers start while the old ones still hold every port, find none free and
-never try again. Here a daemon thread keeps trying, so a worker picks up the
-port its predecessor releases, and the server is prometheus_client's threaded
-one (a slow scrape does not block the next, and ``::`` works).
+The port is decided by the caller (a worker's slot, or the one aggregated
+port), never by which port happens to be free. A daemon thread binds it,
+retrying once a second: a predecessor that just died may hold the port for a
+moment, and a foreign listener may go away. Past a short grace period the
+failure is logged as an error naming the port, the address and the cause, and
+recorded in the slot directory, where /readyz finds it and answers 503 until
+the port is bound. The server is prometheus_client's threaded, dual-stack one.
 """
+
+from __future__ import annotations
 
 import logging
 import threading
 import time
+from pathlib import Path
 
 import prometheus_client
+from prometheus_client import CollectorRegistry
+
+from {{ cookiecutter.project_slug }}.metrics.slots import clear_problem, report_problem
 
 logger = logging.getLogger(__name__)
 
 
-class WorkerExporter:
-    """Binds one port of ``ports`` in the background and remembers which."""
+class MetricsServer:
+    """Binds ``port`` on ``address`` in the background and serves ``registry`` there."""
 
-    def __init__(self, ports: range, address: str, *, first_wait: float = 0.05, max_wait: float = 1.0) -> None:
-        self.ports = ports
-        self.address = address
-        self.first_wait = first_wait
-        self.max_wait = max_wait
-        self.port: int | None = None
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        port: int,
+        address: str,
+        *,
+        directory: Path,
+        name: str,
+        grace: float = 1.0,
+        retry_every: float = 1.0,
+    ) -> None:
+        self.registry, self.port, self.address = registry, port, address
+        self.directory, self.name = directory, name
+        self.grace, self.retry_every = grace, retry_every
         self.bound = threading.Event()
-        self._thread = threading.Thread(target=self._bind_until_done, name="metrics-exporter", daemon=True)
+        self.problem: str | None = None
+        self._thread = threading.Thread(target=self._bind_until_done, name=f"metrics-{name}", daemon=True)
 
-    def start(self) -> "WorkerExporter":
+    def start(self) -> MetricsServer:
         self._thread.start()
         return self
 
-    def try_bind_once(self) -> int | None:
-        for port in self.ports:
-            try:
-                prometheus_client.start_http_server(port, addr=self.address)
-            except OSError:
-                continue  # a sibling (or its predecessor, still shutting down) holds it
-            self.port = port
-            self.bound.set()
-            return port
+    def try_bind_once(self) -> OSError | None:
+        try:
+            prometheus_client.start_http_server(self.port, addr=self.address, registry=self.registry)
+        except OSError as error:  # taken, or an address this host does not have
+            return error
+        self.bound.set()
         return None
 
     def _bind_until_done(self) -> None:
-        wait = self.first_wait
         started = time.monotonic()
-        warned = False
-        while self.try_bind_once() is None:
-            if not warned and time.monotonic() - started > 5:
-                logger.warning(
-                    "No free metrics port in %s..%s yet; retrying until a worker releases one",
-                    self.ports[0],
-                    self.ports[-1],
+        wait = 0.02
+        while (error := self.try_bind_once()) is not None:
+            if self.problem is None and time.monotonic() - started >= self.grace:
+                self.problem = (
+                    f"metrics port {self.port} on address {self.address or '*'} ({self.name}) cannot be bound:"
+                    f" {error.strerror or error}; retrying every {self.retry_every:g}s, /readyz answers 503 until"
+                    " it binds. Another process holds the port, or METRICS_BIND_ADDRESS is not an address of this host"
                 )
-                warned = True
+                logger.error("%s", self.problem)
+                report_problem(self.directory, self.name, self.problem)
             time.sleep(wait)
-            wait = min(wait * 2, self.max_wait)
-        logger.info("Exporting Prometheus metrics on %s:%s", self.address or "*", self.port)
+            wait = min(wait * 2, self.retry_every)
+        if self.problem is not None:
+            self.problem = None
+            clear_problem(self.directory, self.name)
+            logger.warning("Metrics port %s (%s) bound after %.1fs", self.port, self.name, time.monotonic() - started)
+        logger.info("Exporting Prometheus metrics on %s:%s (%s)", self.address or "*", self.port, self.name)

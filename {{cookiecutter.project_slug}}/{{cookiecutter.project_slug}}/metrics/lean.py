@@ -7,15 +7,15 @@ unchanged. It is built on django-prometheus' documented extension points: a
 ``Metrics`` subclass that registers fewer metrics, read by a middleware.
 """
 
+from threading import get_ident
 from time import perf_counter
 
 from django_prometheus.conf import NAMESPACE, PROMETHEUS_LATENCY_BUCKETS
 from django_prometheus.middleware import Metrics
 from prometheus_client import Counter, Histogram
 
-UNNAMED_VIEW = "<unnamed view>"
-INVALID_METHOD = "<invalid method>"
-KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"})
+from {{ cookiecutter.project_slug }}.metrics import timeouts
+from {{ cookiecutter.project_slug }}.metrics.timeouts import IN_FLIGHT, method_label, view_name
 
 
 class LeanMetrics(Metrics):
@@ -71,11 +71,16 @@ class LeanMetricsMiddleware:
         self._latencies: dict = {}
 
     def __call__(self, request):
+        thread = get_ident()
         started = perf_counter()
-        response = self.get_response(request)
+        IN_FLIGHT[thread] = (request, started)  # for worker_abort, should gunicorn's timeout kill it
+        try:
+            response = self.get_response(request)
+        finally:
+            IN_FLIGHT.pop(thread, None)  # worker_abort may have taken it already
         elapsed = perf_counter() - started
-        view = _view_name(request)
-        method = request.method if request.method in KNOWN_METHODS else INVALID_METHOD
+        view = view_name(request)
+        method = method_label(request)
 
         key = (response.status_code, view, method)
         responses = self._responses.get(key)
@@ -85,17 +90,13 @@ class LeanMetricsMiddleware:
         responses.inc()
 
         latency = self._latencies.get((view, method))
-        if latency is None:
+        if latency is None:  # the first request of this view and method
             latency = self.metrics.requests_latency_by_view_method.labels(view, method)
             self._latencies[(view, method)] = latency
+            timeouts.prepare_error_series(self.metrics.responses_by_status_view_method, view, method)
         latency.observe(elapsed)
         return response
 
     def process_exception(self, request, exception) -> None:
         self.metrics.exceptions_by_type.labels(type(exception).__name__).inc()
-        self.metrics.exceptions_by_view.labels(_view_name(request)).inc()
-
-
-def _view_name(request) -> str:
-    match = request.resolver_match
-    return match.view_name if match is not None and match.view_name else UNNAMED_VIEW
+        self.metrics.exceptions_by_view.labels(view_name(request)).inc()

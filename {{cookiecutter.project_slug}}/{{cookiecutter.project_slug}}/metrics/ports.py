@@ -1,7 +1,10 @@
 """The one place that turns the environment into the metrics port range.
 
-Each gunicorn worker exports its own registry on one port of
-``range(METRICS_START_PORT, METRICS_START_PORT + WEB_CONCURRENCY)``. Settings,
+In the ``per_worker`` mode (the default) the worker holding slot i exports on
+port METRICS_START_PORT + i of
+``range(METRICS_START_PORT, METRICS_START_PORT + WEB_CONCURRENCY)``; in the
+``aggregated`` mode one process serves every slot's sum on METRICS_START_PORT
+alone. Settings,
 ``gunicorn.conf.py`` and the system check all call these functions, so the
 range and its rules cannot drift apart. Importing this module must not import
 django_prometheus: that would freeze its settings before Django loads them.
@@ -12,8 +15,12 @@ from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_int
+from config.env import env_choice, env_int, env_str
 
+PER_WORKER = "per_worker"  # one port per worker slot: Prometheus scrapes WEB_CONCURRENCY targets per pod
+AGGREGATED = "aggregated"  # one port per pod, every slot summed: for scrapers that read one port
+METRICS_MODES = (PER_WORKER, AGGREGATED)
+DEFAULT_METRICS_MODE = "{{ cookiecutter.metrics_mode }}"
 MIN_PORT = 1024  # the container runs as a non-root user: no privileged ports
 MAX_PORT = 65535
 MAX_WORKERS = 64  # more workers per pod than this: scale out with replicas
@@ -24,11 +31,24 @@ def http_port(environ: Mapping[str, str] = os.environ) -> int:
     return env_int("HTTP_PORT", DEFAULT_HTTP_PORT, minimum=MIN_PORT, maximum=MAX_PORT, environ=environ)
 
 
+def metrics_bind_address(environ: Mapping[str, str] = os.environ) -> str:
+    return env_str("METRICS_BIND_ADDRESS", "0.0.0.0", environ=environ)
+
+
+def metrics_mode(environ: Mapping[str, str] = os.environ) -> str:
+    return env_choice("METRICS_MODE", DEFAULT_METRICS_MODE, choices=METRICS_MODES, environ=environ)
+
+
+def web_concurrency(environ: Mapping[str, str] = os.environ) -> int:
+    """Gunicorn's worker count, which is also the number of slots."""
+    return env_int("WEB_CONCURRENCY", minimum=1, maximum=MAX_WORKERS, environ=environ)
+
+
 def metrics_port_range(environ: Mapping[str, str] = os.environ) -> range:
-    """One port per gunicorn worker, validated against the HTTP port."""
-    workers = env_int("WEB_CONCURRENCY", minimum=1, maximum=MAX_WORKERS, environ=environ)
+    """The metrics ports of the mode in use, validated against the HTTP port."""
+    workers = web_concurrency(environ)
     start = env_int("METRICS_START_PORT", minimum=MIN_PORT, maximum=MAX_PORT, environ=environ)
-    ports = range(start, start + workers)
+    ports = range(start, start + (workers if metrics_mode(environ) == PER_WORKER else 1))
     problems = port_range_problems(ports, http_port(environ))
     if problems:
         raise ImproperlyConfigured(f"METRICS_START_PORT={start} with WEB_CONCURRENCY={workers}: {problems[0]}")

@@ -13,7 +13,10 @@ _MIDDLEWARE = {
     LEAN: ((), ("{{ cookiecutter.project_slug }}.metrics.lean.LeanMetricsMiddleware",)),
     # django-prometheus' defaults: about thirteen metrics per request.
     FULL: (
-        ("django_prometheus.middleware.PrometheusBeforeMiddleware",),
+        (
+            "django_prometheus.middleware.PrometheusBeforeMiddleware",
+            "{{ cookiecutter.project_slug }}.metrics.timeouts.InFlightMiddleware",
+        ),
         ("django_prometheus.middleware.PrometheusAfterMiddleware",),
     ),
 }
