@@ -29,24 +29,46 @@ METRICS_PROFILES = ("lean", "full")
 METRICS_MODES = ("per_worker", "aggregated")
 # Kubernetes names built from the slug (plus the release name) must fit 63 characters.
 MAX_SLUG_LENGTH = 40
+# The name heads the README and the chart's description; a paragraph is not a name.
+MAX_NAME_LENGTH = 100
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-# Top-level packages the baked project or its dependencies already import.
-RESERVED_SLUGS = frozenset(
+# Top-level names the baked project itself uses.
+PROJECT_NAMES = frozenset({"config", "tests", "test", "site", "manage", "gunicorn_conf"})
+# Top-level import names of everything the baked requirements.txt and requirements-dev.txt
+# install, their dependencies and the virtualenv's own pip included. tests/test_hooks.py
+# checks this list against a virtualenv built from those pins, so a new dependency cannot
+# slip past it.
+REQUIREMENT_IMPORT_NAMES = frozenset(
     {
-        "config",
+        "asgiref",
+        "dj_database_url",
         "django",
         "django_prometheus",
         "gunicorn",
+        "helm_python",
+        "iniconfig",
+        "packaging",
+        "pip",
+        "pkg_resources",
+        "pluggy",
         "prometheus_client",
-        "tests",
-        "test",
-        "whitenoise",
-        "dj_database_url",
         "psycopg",
-        "site",
+        "psycopg_binary",
+        "py",
+        "pygments",
+        "pytest",
+        "pytest_django",
+        "ruff",
+        "setuptools",
+        "sqlparse",
+        "typing_extensions",
+        "whitenoise",
+        "yaml",
     }
 )
+# A package named like a standard-library module shadows it for the whole service.
+STANDARD_LIBRARY_NAMES = frozenset(getattr(sys, "stdlib_module_names", ()))
 
 
 class InvalidAnswer(ValueError):
@@ -56,6 +78,10 @@ class InvalidAnswer(ValueError):
 def validate_project_name(name: str) -> None:
     if not name.strip():
         raise InvalidAnswer("project_name is empty: give the service a human-readable name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidAnswer(
+            f"project_name is {len(name)} characters long: use at most {MAX_NAME_LENGTH} (e.g. 'Orders Service')"
+        )
 
 
 def validate_project_slug(slug: str) -> None:
@@ -72,18 +98,34 @@ def validate_project_slug(slug: str) -> None:
         )
     if keyword.iskeyword(slug):
         raise InvalidAnswer(f"project_slug={slug!r} is a Python keyword: choose another name")
-    if slug in RESERVED_SLUGS:
+    if slug in PROJECT_NAMES or slug in REQUIREMENT_IMPORT_NAMES:
         raise InvalidAnswer(
             f"project_slug={slug!r} clashes with a package the baked project"
             f" already imports; choose another name (reserved:"
-            f" {', '.join(sorted(RESERVED_SLUGS))})"
+            f" {', '.join(sorted(PROJECT_NAMES | REQUIREMENT_IMPORT_NAMES))})"
+        )
+    if slug in STANDARD_LIBRARY_NAMES:
+        raise InvalidAnswer(
+            f"project_slug={slug!r} is the name of a Python standard-library module, which the"
+            " service's package would shadow: choose another name (e.g. 'orders_service')"
+        )
+
+
+def require_plain_form(key: str, value: object, plain: str) -> None:
+    """Answers are written into Python, YAML, JSON, a Dockerfile and PromQL as typed, and
+    those read '08000' or ' 8000 ' differently (a SyntaxError, octal 8, an empty variable):
+    only the one spelling they all read alike is baked."""
+    if str(value) != plain:
+        raise InvalidAnswer(
+            f"{key}={value!r} is not allowed: write it plainly as {plain} (no leading zeros, signs or spaces)"
         )
 
 
 def parse_whole_number(key: str, value: object, low: int, high: int) -> int:
     text = str(value).strip()
-    if not re.fullmatch(r"[0-9]+", text) or not low <= int(text) <= high:
+    if not re.fullmatch(r"\+?[0-9]+", text) or not low <= int(text) <= high:
         raise InvalidAnswer(f"{key}={value!r} is not allowed: use a whole number from {low} to {high}")
+    require_plain_form(key, value, str(int(text)))
     return int(text)
 
 
@@ -124,6 +166,7 @@ def parse_objective(key: str, value: object) -> float:
             f"{key}={value!r} is not allowed: use a percentage from {MIN_OBJECTIVE:g} up to, not"
             " including, 100, with at most three decimals (e.g. 99.9)"
         )
+    require_plain_form(key, value, text)
     return float(text)
 
 
@@ -134,6 +177,8 @@ def parse_latency_threshold(value: object) -> float:
             f"slo_latency_threshold_seconds={value!r} is not allowed: use seconds from 0.001 to"
             f" {MAX_LATENCY_THRESHOLD:g}, at most three decimals (e.g. 0.3)"
         )
+    whole, dot, decimals = text.partition(".")
+    require_plain_form("slo_latency_threshold_seconds", value, f"{int(whole)}{dot}{decimals}")
     return float(text)
 
 

@@ -21,15 +21,23 @@ def test_quick_benchmark_prints_the_table_and_writes_every_figure(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     table = result.stdout
-    for row in ("bare", "lean", "full"):
-        assert any(line.startswith(row) for line in table.splitlines()), table
+    for row in ("bare", "lean-memory", "lean", "lean-aggregated", "full", "multiprocess"):
+        assert any(line.split()[0] == row for line in table.splitlines() if line.strip()), table
     assert "Boot to all metrics ports" in table and "Targets:" in table
+    assert "worker recycles, lean-aggregated: scrape p50/p99" in table
+    assert "worker recycles, multiprocess: scrape p50/p99" in table
 
     report = json.loads(output.read_text())
-    assert set(report) >= {"machine", "inprocess", "throughput", "scrapes", "boot", "targets"}
-    for profile in ("bare", "lean", "full"):
-        assert report["inprocess"][profile]["cpu_us_per_request"] > 0
-        assert report["throughput"][profile]["requests_per_second"] > 0
-        assert report["scrapes"][profile]["idle"]["p99_ms"] >= report["scrapes"][profile]["idle"]["p50_ms"] > 0
+    assert set(report) >= {"machine", "inprocess", "throughput", "scrapes", "recycled", "boot", "targets"}
+    for setup in ("bare", "lean-memory", "lean", "full", "multiprocess"):
+        assert report["inprocess"][setup]["cpu_us_per_request"] > 0
+    for setup in ("bare", "lean", "lean-aggregated", "full", "multiprocess"):
+        assert report["throughput"][setup]["requests_per_second"] > 0
+        assert report["scrapes"][setup]["idle"]["p99_ms"] >= report["scrapes"][setup]["idle"]["p50_ms"] > 0
     assert report["inprocess"]["bare"]["overhead_us"] == 0
+    recycled = report["recycled"]
+    assert recycled["lean-aggregated"]["all_answered"] and recycled["multiprocess"]["all_answered"]
+    # Bounded files: one set per slot (2 workers, counter and histogram) against one set per pid.
+    assert recycled["lean-aggregated"]["files"] == 4
+    assert recycled["multiprocess"]["files"] > recycled["lean-aggregated"]["files"]
     assert report["boot"]["4"]["seconds_to_all_ports"] > 0

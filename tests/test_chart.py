@@ -53,6 +53,37 @@ REJECTED = {
     ),
     "bad-env-name": ({"NOT-A-NAME": "x"}, "invalid propertyName 'NOT-A-NAME'"),
     "unknown-metrics-mode": ({"METRICS_MODE": "per_pod"}, "at '/env/config/METRICS_MODE': value must be one of"),
+    "unknown-metrics-profile": ({"METRICS_PROFILE": "bogus"}, "at '/env/config/METRICS_PROFILE': value must be one of"),
+    "dev-settings": (
+        {"DJANGO_SETTINGS_MODULE": "config.settings.dev"},
+        "at '/env/config/DJANGO_SETTINGS_MODULE': value must be 'config.settings.production'",
+    ),
+    "any-host": (
+        {"DJANGO_ALLOWED_HOSTS": "example.com, *"},
+        'env.config.DJANGO_ALLOWED_HOSTS="example.com, *" lets any Host header through',
+    ),
+}
+
+
+# Values outside env.config that are refused, and the line that says why.
+REJECTED_VALUES = {
+    "service-port-on-a-metrics-port": (
+        {"service": {"port": 9101}},
+        "service.port=9101 is also the Service port of metrics-2: choose a service.port outside the metrics ports",
+    ),
+    "scrape-timeout-over-interval": (
+        {"serviceMonitor": {"interval": "10s", "scrapeTimeout": "1m"}},
+        "serviceMonitor.scrapeTimeout=1m is longer than serviceMonitor.interval=10s",
+    ),
+    "pod-label-overrides-selector": (
+        {"podLabels": {"app.kubernetes.io/instance": "other"}},
+        "podLabels.app.kubernetes.io/instance: the Deployment and Service select the pods by this label",
+    ),
+    "typo-at-top-level": ({"replicaCont": 3}, "additional properties 'replicaCont' not allowed"),
+    "typo-in-serviceMonitor": ({"serviceMonitor": {"intervall": "5s"}}, "'intervall' not allowed"),
+    "typo-in-prometheusRule": ({"prometheusRule": {"enable": False}}, "'enable' not allowed"),
+    "typo-in-dashboard": ({"dashboard": {"label": {}}}, "'label' not allowed"),
+    "typo-in-env": ({"env": {"secretkey": "x"}}, "'secretkey' not allowed"),
 }
 
 
@@ -136,7 +167,12 @@ def test_port_names_and_numbers_obey_kubernetes_rules(rendered, context, values)
 def test_every_env_config_key_reaches_the_container(rendered, context, values):
     project, docs = rendered(context, values)
     configmap = env_configmap(docs)
-    assert configmap["data"] == {key: str(value) for key, value in effective_config(project, values).items()}
+    expected = {key: str(value) for key, value in effective_config(project, values).items()}
+    # Left empty in values.yaml, it becomes the Service's DNS names (tested on its own below).
+    assert expected.pop("DJANGO_ALLOWED_HOSTS") == ""
+    data = dict(configmap["data"])
+    assert data.pop("DJANGO_ALLOWED_HOSTS")
+    assert data == expected
     env_from = app_container(docs)["envFrom"]
     assert env_from[0] == {"configMapRef": {"name": configmap["metadata"]["name"]}}
     assert "secretRef" in env_from[1], "the Secret comes last so that it wins on a clash"
@@ -294,3 +330,48 @@ def test_dockerfile_builds_a_non_root_image_that_runs_gunicorn_conf(bake):
     assert instructions[-1] == 'CMD ["gunicorn", "--config", "gunicorn.conf.py"]'
     ignored = (project / ".dockerignore").read_text().split()
     assert {".git", ".venv", "db.sqlite3", "chart"} <= set(ignored)
+
+
+@pytest.mark.parametrize(("values", "message"), REJECTED_VALUES.values(), ids=REJECTED_VALUES.keys())
+def test_bad_values_outside_env_are_rejected_with_a_clear_message(bake, values, message):
+    with pytest.raises(helm.HelmFailed) as raised:
+        helm.render(bake() / "chart", values)
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["GUNICORN_MAX_REQUESTS", "DJANGO_SECURE_HSTS_SECONDS", "GUNICORN_TIMEOUT", "GUNICORN_GRACEFUL_TIMEOUT"],
+)
+def test_large_whole_numbers_reach_the_environment_as_digits(bake, key):
+    docs = helm.render(bake() / "chart", {"env": {"config": {key: 31536000}}})
+    assert env_configmap(docs)["data"][key] == "31536000"
+    docs = helm.render(bake() / "chart", {"env": {"config": {key: 1000000}}})
+    assert env_configmap(docs)["data"][key] == "1000000"
+
+
+def test_allowed_hosts_default_to_the_services_dns_names(bake):
+    docs = helm.render(bake() / "chart", {}, release="shop", namespace="apps")
+    service = one(docs, "Service")["metadata"]["name"]
+    assert env_configmap(docs)["data"]["DJANGO_ALLOWED_HOSTS"] == (
+        f"{service},{service}.apps,{service}.apps.svc,{service}.apps.svc.cluster.local"
+    )
+    chosen = helm.render(bake() / "chart", {"env": {"config": {"DJANGO_ALLOWED_HOSTS": "shop.example.com"}}})
+    assert env_configmap(chosen)["data"]["DJANGO_ALLOWED_HOSTS"] == "shop.example.com"
+
+
+@pytest.mark.parametrize(
+    "values", [{"env": {"secretKey": "k" * 50}}, {"env": {"existingSecret": "shop-secrets"}}], ids=["key", "secret"]
+)
+def test_a_given_secret_renders_the_same_manifests_every_time(bake, values):
+    """Under helm template (Argo CD, Flux) the generated key changes on every render; a given one does not."""
+    first = helm.render(bake() / "chart", values)
+    assert helm.render(bake() / "chart", values) == first
+
+
+def test_a_generated_secret_changes_per_render_and_notes_say_how_to_pin_it(bake):
+    renders = [one(helm.render(bake() / "chart", {}), "Secret")["data"] for _ in range(2)]
+    assert renders[0] != renders[1], "helm template cannot look the old Secret up"
+    notes = helm.notes(bake() / "chart", {})
+    assert "set env.existingSecret (a Secret you manage) or env.secretKey" in notes
+    assert "DJANGO_SECRET_KEY was generated" not in helm.notes(bake() / "chart", {"env": {"secretKey": "k" * 50}})

@@ -161,3 +161,43 @@ def test_aggregated_mode_needs_only_its_one_port():
         "http_port=9100 lies inside the metrics port range 9100..9100"
         " (metrics_start_port=9100, metrics_mode=aggregated): move one of them"
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "typed", "plain"),
+    [
+        ("http_port", "08000", "8000"),
+        ("http_port", "+8000", "8000"),
+        ("metrics_start_port", "9100 ", "9100"),
+        ("web_concurrency", "04", "4"),
+        ("slo_period_days", "030", "30"),
+        ("slo_latency_threshold_seconds", "00.3", "0.3"),
+        ("slo_latency_threshold_seconds", "01", "1"),
+        ("slo_latency_target", "99 ", "99"),
+    ],
+    ids=lambda value: repr(value),
+)
+def test_numbers_must_be_written_plainly(key, typed, plain):
+    assert rejection(**{key: typed}) == (
+        f"{key}={typed!r} is not allowed: write it plainly as {plain} (no leading zeros, signs or spaces)"
+    )
+
+
+def test_the_reserved_import_names_cover_every_package_the_baked_pins_install(baked_venv):
+    """The hook runs with the standard library only, so its list is written out; this keeps it true."""
+    import subprocess
+
+    code = "import importlib.metadata as m; print(*sorted(k for k in m.packages_distributions() if k[0] != '_'))"
+    installed = subprocess.run([baked_venv / "bin/python", "-c", code], capture_output=True, text=True, check=True)
+    assert set(installed.stdout.split()) <= hook.REQUIREMENT_IMPORT_NAMES
+
+
+@pytest.mark.parametrize("slug", ["json", "os", "logging", "typing", "builtins", "sys", "email", "http"])
+def test_slug_must_not_shadow_a_standard_library_module(slug):
+    assert rejection(project_slug=slug).startswith(f"project_slug={slug!r} is the name of a Python standard-library")
+
+
+def test_project_name_is_bounded():
+    assert rejection(project_name="x" * 101) == (
+        "project_name is 101 characters long: use at most 100 (e.g. 'Orders Service')"
+    )

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support.deployment import NAIVE_JOB
+from tests.support.deployment import FAULTS_SETTINGS, NAIVE_JOB
 from tests.support.load import Stream, get
 from tests.support.manifests import one
 from tests.support.metrics import responses, scrape
@@ -156,7 +156,7 @@ def test_kill_9_then_reload_under_load_resets_nothing_and_counts_every_answer(de
 
 
 def test_a_request_killed_by_the_worker_timeout_counts_as_a_5xx(deployed, report):
-    d = deployed(1, rules=True, GUNICORN_TIMEOUT="2", FAULT_INJECTION_VIEWS="true")
+    d = deployed(1, rules=True, GUNICORN_TIMEOUT="2", DJANGO_SETTINGS_MODULE=FAULTS_SETTINGS)
     port = d.service.http_port
     assert [get(port, "/") for _ in range(10)] == [200] * 10
     # The view has served before, so its 500 series stands at 0 (a series' first sample is

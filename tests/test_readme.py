@@ -39,6 +39,7 @@ def test_baked_readme_commands_run_and_serve_every_worker(bake, tmp_path):
     try:
         wait_until(lambda: all(_answers(port) for port in ports[1:]), timeout=60)
         assert get(ports[0], "/") == 200
+        assert get(ports[0], "/admin/login/") == 200, "static files collected with their manifest"
         assert all("python_info" in scrape(port) for port in ports[1:])
     finally:
         server.stop()

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from tests.support.deployment import FAULTS_SETTINGS
 from tests.support.load import Stream
 from tests.support.manifests import dashboard_configmap, one
 
@@ -24,7 +25,7 @@ AVAILABILITY = 'slo="availability"'
 
 
 def test_burn_rate_rises_and_budget_falls_when_requests_fail(deployed, report):
-    d = deployed(3, rules=True, FAULT_INJECTION_VIEWS="true")
+    d = deployed(3, rules=True, DJANGO_SETTINGS_MODULE=FAULTS_SETTINGS)
     port = d.service.http_port
     remaining = f"slo:error_budget:remaining{{{AVAILABILITY}}}"
     burn = f"slo:error_budget:burn_rate1h{{{AVAILABILITY}}}"

@@ -67,14 +67,19 @@ def test_management_command_started_first_takes_no_port(gunicorn, served_project
     [
         (["--preload"], "preload_app is on: only the master would load Django"),
         (["--workers", "5"], "gunicorn would start 5 workers but WEB_CONCURRENCY=2 sets the metrics slots"),
+        (["--bind", "127.0.0.1:{metrics_port}"], "the HTTP bind 127.0.0.1:{metrics_port} lies inside the metrics"),
     ],
-    ids=["preload", "workers-flag"],
+    ids=["preload", "workers-flag", "bind-on-a-metrics-port"],
 )
 def test_gunicorn_refuses_settings_that_break_per_worker_ports(gunicorn, args, message):
-    service = gunicorn(2, *args, wait=False)
+    ports = free_block(3)  # the HTTP port, then the two metrics ports
+    metrics_port = ports[2]
+    args = [arg.format(metrics_port=metrics_port) for arg in args]
+    message = message.format(metrics_port=metrics_port)
+    service = gunicorn(2, *args, wait=False, HTTP_PORT=str(ports[0]), METRICS_START_PORT=str(ports[1]))
     assert service.popen.wait(timeout=30) != 0
     assert f"refused to start: {message}" in service.output()
-    assert service.open_metrics_ports() == []
+    assert [port for port in ports if is_open(port)] == []
 
 
 def test_worker_count_signals_are_reverted(gunicorn):

@@ -75,6 +75,13 @@ def design_violations(cfg) -> list[str]:
             "preload_app is on: only the master would load Django, before any worker holds a slot, so"
             " metrics would be created outside every slot and the scraped ports would read zero forever"
         )
+    for address in cfg.bind:
+        port = address.rpartition(":")[2]
+        if not address.startswith(("unix:", "fd://")) and port.isdigit() and int(port) in METRICS_PORTS:
+            problems.append(
+                f"the HTTP bind {address} lies inside the metrics ports {METRICS_PORTS[0]}..{METRICS_PORTS[-1]}:"
+                " bind HTTP through HTTP_PORT (no -b/--bind), or move METRICS_START_PORT"
+            )
     if cfg.workers != WORKERS:
         problems.append(
             f"gunicorn would start {cfg.workers} workers but WEB_CONCURRENCY={WORKERS} sets the metrics slots"

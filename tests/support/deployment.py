@@ -20,6 +20,8 @@ from tests.support.processes import Gunicorn, production_env, wait_until
 from tests.support.prometheus import Prometheus, scrape_jobs_from_chart
 
 NAIVE_JOB = "naive-single-url"
+# Production settings plus the test-only /__fault__/ views (production refuses FAULT_INJECTION_VIEWS).
+FAULTS_SETTINGS = "config.settings.faults"
 NAMESPACE = "e2e"
 
 
@@ -96,6 +98,8 @@ def deploy(
     config = dict(env_configmap(docs)["data"])
     # The chart's demo database lives in the pod's /tmp; here, the project's migrated one.
     config["DATABASE_URL"] = f"sqlite:///{project / 'db.sqlite3'}"
+    # The chart allows the Service's DNS names; here clients reach it on loopback.
+    config["DJANGO_ALLOWED_HOSTS"] = "localhost,127.0.0.1"
     container_ports = {port["name"]: port["containerPort"] for port in app_container(docs)["ports"]}
     http_port = container_ports.pop("http")
     env = production_env(venv, workdir, config, **extra_env)

@@ -95,14 +95,22 @@ def env_bool(name: str, default: object = _REQUIRED, *, environ: Mapping[str, st
 
 
 def env_choice(
-    name: str, default: object = _REQUIRED, *, choices: tuple[str, ...], environ: Mapping[str, str] = os.environ
+    name: str,
+    default: object = _REQUIRED,
+    *,
+    choices: tuple[str, ...],
+    any_case: bool = False,
+    environ: Mapping[str, str] = os.environ,
 ) -> str:
+    """One of ``choices``; with ``any_case``, spelled in any case (choices are given in upper case)."""
     value = _raw(name, default, environ)
     if value is None:
         return default  # type: ignore[return-value]
-    if value.strip() not in choices:
-        raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}")
-    return value.strip()
+    word = value.strip().upper() if any_case else value.strip()
+    if word not in choices:
+        allowed = ", ".join(choices) + (" (any case)" if any_case else "")
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of {allowed}")
+    return word
 
 
 def env_list(name: str, default: object = _REQUIRED, *, environ: Mapping[str, str] = os.environ) -> list[str]:

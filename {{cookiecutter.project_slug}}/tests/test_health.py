@@ -61,3 +61,14 @@ def test_readiness_reports_an_unserved_metrics_port(client, settings, tmp_path):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["metrics"] == ["metrics port 9102 on address 0.0.0.0 (slot-2) cannot be bound"]
+
+
+@pytest.mark.django_db
+def test_readiness_reports_unapplied_migrations(client, monkeypatch):
+    from {{ cookiecutter.project_slug }}.health import probes
+
+    monkeypatch.setattr(probes, "_migrated", False)
+    monkeypatch.setattr(probes.MigrationExecutor, "migration_plan", lambda self, targets: ["auth.0013", "admin.0004"])
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "ok", "unapplied_migrations": 2}

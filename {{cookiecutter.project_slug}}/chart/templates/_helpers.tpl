@@ -47,6 +47,16 @@ app.kubernetes.io/name: {{ include "__chart__.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* podLabels, refused where they would override a selector label and orphan the pods. */}}
+{{- define "__chart__.podLabels" -}}
+{{- range $key := keys (include "__chart__.selectorLabels" . | fromYaml) }}
+{{- if hasKey $.Values.podLabels $key }}
+{{- fail (printf "podLabels.%s: the Deployment and Service select the pods by this label, so it cannot be overridden; remove it from podLabels" $key) }}
+{{- end }}
+{{- end }}
+{{- with .Values.podLabels }}{{ toYaml . }}{{ end }}
+{{- end }}
+
 {{/* The ServiceAccount the pods run as. */}}
 {{- define "__chart__.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
@@ -59,6 +69,45 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* The Secret holding DJANGO_SECRET_KEY (and, if you add it, DATABASE_URL). */}}
 {{- define "__chart__.secretName" -}}
 {{- default (printf "%s-secret" (include "__chart__.fullname" .)) .Values.env.existingSecret }}
+{{- end }}
+
+{{/*
+An env.config value as the service reads it. YAML numbers reach templates as
+floats, which print as 1e+06 from a million on: a whole number is printed as
+digits, so GUNICORN_MAX_REQUESTS=1000000 stays 1000000.
+*/}}
+{{- define "__chart__.envValue" -}}
+{{- if and (kindIs "float64" .) (eq . (floor .)) }}{{ int64 . }}{{ else }}{{ . }}{{ end }}
+{{- end }}
+
+{{/*
+DJANGO_ALLOWED_HOSTS: what env.config says, or the release's Service DNS
+names. "*" is refused: behind it the HTTPS redirect sends a client to
+whatever Host it named. The kubelet's probes by pod IP need no entry.
+*/}}
+{{- define "__chart__.allowedHosts" -}}
+{{- $hosts := toString (default "" .Values.env.config.DJANGO_ALLOWED_HOSTS) }}
+{{- range splitList "," $hosts }}
+{{- if eq (trim .) "*" }}
+{{- fail (printf "env.config.DJANGO_ALLOWED_HOSTS=%q lets any Host header through (the HTTPS redirect then sends clients to the host they named): list your host names, or leave it empty for the release's Service DNS names" $hosts) }}
+{{- end }}
+{{- end }}
+{{- if $hosts }}{{ $hosts }}{{ else }}
+{{- $service := include "__chart__.fullname" . }}
+{{- $namespace := .Release.Namespace }}
+{{- join "," (list $service (printf "%s.%s" $service $namespace) (printf "%s.%s.svc" $service $namespace) (printf "%s.%s.svc.cluster.local" $service $namespace)) }}
+{{- end }}
+{{- end }}
+
+{{/* A Prometheus duration (1m30s, 10s, 500ms) in milliseconds, for comparing two of them. */}}
+{{- define "__chart__.durationMilliseconds" -}}
+{{- $units := dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 "d" 86400000 "w" 604800000 "y" 31536000000 }}
+{{- $total := 0 }}
+{{- range regexFindAll "[0-9]+(ms|s|m|h|d|w|y)" . -1 }}
+{{- $unit := regexFind "(ms|s|m|h|d|w|y)$" . }}
+{{- $total = add $total (mul (int64 (trimSuffix $unit .)) (get $units $unit)) }}
+{{- end }}
+{{- $total }}
 {{- end }}
 
 {{/* The HTTP port gunicorn binds: env.config.HTTP_PORT. */}}
@@ -95,6 +144,11 @@ are checked here, since JSON Schema cannot.
 {{- else }}
 {{- range $port := untilStep $start $end 1 }}
 {{- $ports = append $ports (dict "name" (printf "metrics-%d" (add1 (sub $port $start))) "port" $port) }}
+{{- end }}
+{{- end }}
+{{- range $ports }}
+{{- if eq (int $.Values.service.port) (int .port) }}
+{{- fail (printf "service.port=%d is also the Service port of %s: choose a service.port outside the metrics ports" (int $.Values.service.port) .name) }}
 {{- end }}
 {{- end }}
 {{- toJson $ports }}

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from config.env import env_bool, env_choice, env_database, env_float, env_str
+from config.env import env_bool, env_choice, env_database, env_float
 
 from {{ cookiecutter.project_slug }}.metrics.buckets import latency_buckets
 from {{ cookiecutter.project_slug }}.metrics.profiles import (
@@ -79,6 +79,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Hashed, compressed files with a manifest, which production serves. Whichever settings
+# run collectstatic (the README's set-up uses dev's), the result is what production reads.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # The latency SLO threshold is always a histogram bucket bound, so the SLO rules count exactly.
 SLO_LATENCY_THRESHOLD_SECONDS = env_float("SLO_LATENCY_THRESHOLD_SECONDS", {{ cookiecutter.slo_latency_threshold_seconds }}, minimum=0.001, maximum=60)
@@ -95,10 +101,14 @@ METRICS_SLOT_DIRECTORY = None
 # behind gunicorn a URL is answered by a random worker and its counters jump.
 METRICS_URL_EXPORTER = False
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("DJANGO_LOG_LEVEL", "INFO", choices=LOG_LEVELS, any_case=True),
+    },
 }

@@ -1,5 +1,7 @@
 """Settings for gunicorn and the container: everything deployment-specific comes from the environment."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import env_bool, env_int, env_list, env_str
 from config.settings.base import *  # noqa: F403
 
@@ -26,7 +28,13 @@ WEB_CONCURRENCY = web_concurrency()
 METRICS_SLOT_DIRECTORY = slot_directory()
 # Off unless asked for: a URL is answered by a random worker (see base.py).
 METRICS_URL_EXPORTER = env_bool("METRICS_URL_EXPORTER", False)
-FAULT_INJECTION_VIEWS = env_bool("FAULT_INJECTION_VIEWS", False)
+# Views that answer 5xx and stall workers on demand never run in production: the
+# end-to-end tests that need them use config.settings.faults.
+if env_bool("FAULT_INJECTION_VIEWS", False):
+    raise ImproperlyConfigured(
+        "FAULT_INJECTION_VIEWS is on, which production settings refuse: it routes unauthenticated views that"
+        " answer 5xx and block workers; unset it (tests use DJANGO_SETTINGS_MODULE=config.settings.faults)"
+    )
 
 # TLS ends at the ingress, which says so in X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -36,8 +44,3 @@ CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 60 * 60 * 24 * 30, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
-
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-}

@@ -9,5 +9,6 @@ HTTP_PORT = 8000
 METRICS_URL_EXPORTER = True
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# Static files are found on each request; the suite never runs collectstatic.
+# Static files are found on each request; the suite never runs collectstatic, so no manifest.
 WHITENOISE_AUTOREFRESH = True
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

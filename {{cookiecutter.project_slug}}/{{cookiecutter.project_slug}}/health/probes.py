@@ -2,17 +2,32 @@
 
 Liveness says only that the worker answers: restarting a pod because its
 database is down would not bring the database back. Readiness also asks the
-database, so a pod that cannot serve is taken out of the Service, and whether
+database and whether its migrations are all applied, so a pod that cannot serve
+is taken out of the Service, and whether
 every metrics port is served: a port held by a foreign process, or a bad
 METRICS_BIND_ADDRESS, leaves requests uncounted, and an unready pod shows it.
 """
 
 from django.conf import settings
 from django.db import DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from {{ cookiecutter.project_slug }}.metrics.ports import AGGREGATED
 from {{ cookiecutter.project_slug }}.metrics.slots import metrics_problems
+
+_migrated = False  # once every migration is applied, it stays so for the life of the process
+
+
+def unapplied_migrations() -> int:
+    """How many migrations the database still lacks (0 once seen complete: no more disk reads)."""
+    global _migrated
+    if _migrated:
+        return 0
+    executor = MigrationExecutor(connections["default"])
+    count = len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    _migrated = count == 0
+    return count
 
 
 def liveness(request: HttpRequest) -> HttpResponse:
@@ -23,8 +38,12 @@ def readiness(request: HttpRequest) -> HttpResponse:
     try:
         with connections["default"].cursor() as cursor:
             cursor.execute("SELECT 1")
+        unapplied = unapplied_migrations()
     except DatabaseError as error:
         return JsonResponse({"status": "unavailable", "database": type(error).__name__}, status=503)
+    if unapplied:
+        # Serving against an older schema fails requests at random; keep the pod out until migrate ran.
+        return JsonResponse({"status": "unavailable", "database": "ok", "unapplied_migrations": unapplied}, status=503)
     directory = getattr(settings, "METRICS_SLOT_DIRECTORY", None)
     if directory is not None:  # only under gunicorn's production settings
         problems = metrics_problems(directory, aggregated=settings.METRICS_MODE == AGGREGATED)

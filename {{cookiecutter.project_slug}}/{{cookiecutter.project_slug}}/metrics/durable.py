@@ -119,7 +119,8 @@ def slot_registry(slot: Slot) -> CollectorRegistry:
 
 
 def aggregated_registry(directory: Path) -> CollectorRegistry:
-    """Every slot's metrics summed, for the one metrics port of the aggregated mode."""
+    """Every slot's metrics summed, for the one metrics port of the aggregated mode (and its python_info)."""
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=str(directory))
+    PlatformCollector(registry=registry)
     return registry
