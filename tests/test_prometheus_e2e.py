@@ -13,6 +13,7 @@ import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -191,10 +192,16 @@ def test_aggregated_mode_serves_one_exact_port_through_recycles_and_kill_9(deplo
     d = deployed(3, config={"METRICS_MODE": "aggregated"}, GUNICORN_MAX_REQUESTS="100")
     assert len(d.service.metrics_ports) == 1 and d.targets_up() == 1
     assert [e["port"] for e in one(d.docs, "ServiceMonitor")["spec"]["endpoints"]] == ["metrics"]
-    with Stream(d.service.http_port, concurrency=6, rate=60, max_seconds=12) as stream:
+    aggregator = aggregator_pid(d)
+    with Stream(d.service.http_port, concurrency=6, rate=60, max_seconds=16) as stream:
         time.sleep(5)
         os.kill(sorted(d.service.worker_pids())[0], signal.SIGKILL)
-        time.sleep(7)
+        time.sleep(4)
+        old = set(d.service.worker_pids())
+        os.kill(d.service.pid, signal.SIGHUP)
+        wait_until(lambda: not set(d.service.worker_pids()) & old and len(d.service.worker_pids()) == 3, 30)
+        time.sleep(4)
+    assert aggregator_pid(d) == aggregator, "the one-port process lives through recycles, kills and reloads"
     answered = stream.statuses[200]
     cut_short = sum(count for status, count in stream.statuses.items() if status != 200)
     d.prometheus.wait_for(f"sum({d.counter()})", lambda v: v >= answered, timeout=20)
@@ -202,8 +209,13 @@ def test_aggregated_mode_serves_one_exact_port_through_recycles_and_kill_9(deplo
     resets = d.prometheus.scalar(f"sum(resets({d.counter()}[2m]))")
     restarts = d.service.output().count("Autorestarting worker")
     report(
-        f"aggregated, 3 workers, max_requests=100: {restarts} recycles and a kill -9; {answered} answered,"
+        f"aggregated, 3 workers, max_requests=100: {restarts} recycles, a kill -9 and a HUP; {answered} answered,"
         f" {cut_short} cut short; one target says {total:.0f}; resets {resets:.0f}"
     )
     assert restarts >= 2 and resets == 0
     assert answered <= total <= answered + cut_short
+
+
+def aggregator_pid(d) -> int:
+    [pid_file] = Path(d.service.env["GUNICORN_RUNTIME_DIR"]).glob("*-metrics/aggregator.pid")
+    return int(pid_file.read_text())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import time
@@ -151,3 +152,21 @@ def test_a_foreign_listener_on_a_slot_port_makes_the_pod_unready_until_it_leaves
         foreign.close()
     wait_until(lambda: service.open_metrics_ports() == service.metrics_ports, timeout=15)
     assert get_json(service.http_port, "/readyz")[0] == 200
+
+
+def test_aggregated_mode_restarts_its_metrics_process_when_it_dies(gunicorn):
+    service = gunicorn(2, wait=False, METRICS_MODE="aggregated")
+    port = service.metrics_ports[0]
+    wait_until(lambda: is_open(service.http_port) and is_open(port), timeout=60)
+    assert not is_open(service.metrics_ports[1]), "the aggregated mode serves one port"
+    assert burst(service.http_port, 50) == [200] * 50
+    wait_until(lambda: responses(scrape(port), view="index") == 50, timeout=10)
+
+    [aggregator] = [pid for pid in service.children() if pid not in service.worker_pids()]
+    os.kill(aggregator, signal.SIGKILL)
+    wait_until(lambda: not is_open(port), timeout=10)
+    # The master checks on its metrics process whenever it replaces a worker.
+    os.kill(service.worker_pids()[0], signal.SIGKILL)
+    wait_until(lambda: is_open(port), timeout=30)
+    assert responses(scrape(port), view="index") == 50, "the new process reads the same slot files"
+    assert "The metrics aggregator (pid" in service.output()

@@ -136,7 +136,8 @@ class Gunicorn(Process):
         return [port for port in self.metrics_ports if is_open(port)]
 
     def worker_pids(self) -> list[int]:
-        return self.children()
+        """The master's children but the aggregated mode's metrics process, which is no worker."""
+        return [pid for pid in self.children() if b"metrics.aggregator" not in _cmdline(pid)]
 
     def wait_ready(self, timeout: float = 60) -> float:
         def ready() -> bool:
@@ -145,3 +146,10 @@ class Gunicorn(Process):
             return is_open(self.http_port) and len(self.open_metrics_ports()) == len(self.metrics_ports)
 
         return wait_until(ready, timeout)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # exited meanwhile
+        return b""

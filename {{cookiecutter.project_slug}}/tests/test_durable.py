@@ -5,7 +5,11 @@ import signal
 import pytest
 from prometheus_client import Counter, Gauge, Histogram, generate_latest, values
 
-from {{ cookiecutter.project_slug }}.metrics.durable import aggregated_registry, slot_registry, slot_value_class
+from {{ cookiecutter.project_slug }}.metrics.durable import (
+    aggregated_registry,
+    slot_registry,
+    slot_value_class,
+)
 from {{ cookiecutter.project_slug }}.metrics.slots import Slot, claim_slot
 
 

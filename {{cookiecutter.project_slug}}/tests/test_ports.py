@@ -1,7 +1,12 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from {{ cookiecutter.project_slug }}.metrics.ports import http_port, metrics_mode, metrics_port_range, port_range_problems
+from {{ cookiecutter.project_slug }}.metrics.ports import (
+    http_port,
+    metrics_mode,
+    metrics_port_range,
+    port_range_problems,
+)
 
 
 def test_one_port_per_worker_from_the_start_port():

@@ -1,3 +1,6 @@
+import pytest
+
+
 def test_deploy_checks_pass_with_a_realistic_environment(manage, production_env):
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env)
     assert result.returncode == 0, result.stderr
@@ -30,3 +33,26 @@ def test_management_commands_take_no_metrics_port(manage, production_env):
     code = f"import socket; s = socket.socket(); s.bind(('127.0.0.1', {start})); print('port free')"
     result = manage("shell", "-c", code, env=production_env)
     assert result.stdout.strip().endswith("port free"), result.stderr
+
+
+def test_fault_injection_views_are_refused(manage, production_env):
+    production_env["FAULT_INJECTION_VIEWS"] = "1"
+    result = manage("check", env=production_env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: FAULT_INJECTION_VIEWS is on, which production settings refuse" in result.stderr
+
+
+def test_the_test_only_fault_settings_route_the_views_and_say_so(manage, production_env):
+    production_env["DJANGO_SETTINGS_MODULE"] = "config.settings.faults"
+    result = manage("check", "--deploy", env=production_env)
+    assert "metrics.W001" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(("level", "accepted"), [("debug", True), ("Warning", True), ("loud", False)])
+def test_log_level_in_any_case(manage, production_env, level, accepted):
+    production_env["DJANGO_LOG_LEVEL"] = level
+    result = manage("check", env=production_env)
+    assert (result.returncode == 0) is accepted, result.stderr
+    if not accepted:
+        allowed = "DEBUG, INFO, WARNING, ERROR, CRITICAL (any case)"
+        assert f"DJANGO_LOG_LEVEL='{level}' is not one of {allowed}" in result.stderr
