@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -79,13 +80,28 @@ class Settings:
     recycles: int
     boot_workers: tuple[int, ...]
     boot_repeats: int
+    instruction_requests: tuple[int, int] | None  # callgrind runs' request counts; None: skipped
 
 
 FULL_RUN = Settings(
-    requests=20_000, rounds=6, load_seconds=5, scrapes=200, recycles=1000, boot_workers=(4, 16), boot_repeats=3
+    requests=20_000,
+    rounds=6,
+    load_seconds=5,
+    scrapes=200,
+    recycles=1000,
+    boot_workers=(4, 16),
+    boot_repeats=3,
+    instruction_requests=(200, 700),
 )
 QUICK_RUN = Settings(
-    requests=1_000, rounds=1, load_seconds=1, scrapes=10, recycles=20, boot_workers=(4,), boot_repeats=1
+    requests=1_000,
+    rounds=1,
+    load_seconds=1,
+    scrapes=10,
+    recycles=20,
+    boot_workers=(4,),
+    boot_repeats=1,
+    instruction_requests=None,
 )
 
 
@@ -176,6 +192,50 @@ def measure_inprocess(venv: Path, variants: dict[str, Variant], workdir: Path, r
             "cpu_us_per_request": round(least[name], 1),
             "overhead_us": round(least[name] - least["bare"], 1),
             "rounds": [round(value, 1) for value in samples[name]],
+        }
+        for name in INPROCESS
+    }
+
+
+def callgrind_instructions(venv: Path, variant: Variant, workdir: Path, requests: int) -> int:
+    """Instructions valgrind's callgrind counts for a whole in-process run of ``requests`` requests."""
+    env, _, _ = environment(venv, variant, workdir, 2)
+    if variant.durable:
+        env["BENCH_SLOT_DIRECTORY"] = str(workdir / "slots")
+    result = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+        + [str(venv / "bin/python"), str(HERE / "inprocess.py"), str(requests), "1"],
+        cwd=variant.project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    found = re.search(r"Collected : (\d+)", result.stderr)
+    if result.returncode != 0 or not found:
+        raise RuntimeError(f"callgrind run of {variant.name} failed:\n{result.stderr[-3000:]}")
+    return int(found.group(1))
+
+
+def measure_instructions(venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings) -> dict | None:
+    """Instructions per request, which other tenants of a shared machine cannot disturb: two
+    runs under callgrind that differ only in how many requests they make, difference divided
+    by the difference in requests (start-up cancels out). None without valgrind."""
+    if run.instruction_requests is None or shutil.which("valgrind") is None:
+        return None
+    few, many = run.instruction_requests
+    # inprocess.py warms up with min(requests, 2000) requests, then times ``requests``.
+    requests_made = {count: min(count, 2000) + count for count in (few, many)}
+    per_request = {}
+    for name in INPROCESS:
+        counts = {
+            count: callgrind_instructions(venv, variants[name], workdir / f"callgrind-{name}-{count}", count)
+            for count in (few, many)
+        }
+        per_request[name] = (counts[many] - counts[few]) / (requests_made[many] - requests_made[few])
+    return {
+        name: {
+            "instructions_per_request": round(per_request[name]),
+            "overhead_instructions": round(per_request[name] - per_request["bare"]),
         }
         for name in INPROCESS
     }
@@ -347,6 +407,17 @@ def table(report: dict) -> str:
         else:
             row += "   (in-process only)"
         lines.append(row)
+    instructions = report.get("instructions")
+    if instructions:
+        bare = report["inprocess"]["bare"]
+        us_per_instruction = bare["cpu_us_per_request"] / instructions["bare"]["instructions_per_request"]
+        lines += ["", "Instructions per request (callgrind; immune to other tenants):"]
+        for name, counted in instructions.items():
+            extra = counted["overhead_instructions"]
+            lines.append(
+                f"  {name:<14}{counted['instructions_per_request']:>10,}  overhead {extra:>8,}"
+                f"  (about {extra * us_per_instruction:.1f} us at bare's {us_per_instruction * 1000:.3f} ns each)"
+            )
     lines.append("")
     for name, result in recycled.items():
         lines.append(
@@ -359,13 +430,23 @@ def table(report: dict) -> str:
     )
     targets = report["targets"]
     lines.append(
-        f"Targets: lean overhead <= {TARGET_OVERHEAD_US} us: {targets['lean_overhead_met']};"
+        f"Targets: lean overhead <= {TARGET_OVERHEAD_US} us: {targets['lean_overhead_met']}"
+        f" ({targets['lean_overhead_us']} us);"
         f" lean throughput >= {TARGET_THROUGHPUT_RATIO} of bare: {targets['lean_throughput_met']};"
         f" aggregated scrape p99 after recycles <= {TARGET_RECYCLED_SCRAPE_P99_MS} ms:"
         f" {targets['aggregated_scrape_met']}"
         f" (gunicorn with {through['workers']} workers, wrk on the same {report['machine']['cores']} cores)"
     )
     return "\n".join(lines)
+
+
+def lean_overhead_us(inprocess: dict, instructions: dict | None) -> float:
+    """lean's cost over bare: counted instructions at bare's measured rate where callgrind ran
+    (the CPU-time difference of two noisy figures is not steady enough for a few us), else CPU time."""
+    if not instructions:
+        return inprocess["lean"]["overhead_us"]
+    us_per_instruction = inprocess["bare"]["cpu_us_per_request"] / instructions["bare"]["instructions_per_request"]
+    return round(instructions["lean"]["overhead_instructions"] * us_per_instruction, 1)
 
 
 def main() -> int:
@@ -384,6 +465,8 @@ def main() -> int:
         prepare(venv, variants, workdir)
         print("measuring in-process CPU per request ...", file=sys.stderr)
         inprocess = measure_inprocess(venv, variants, workdir, run)
+        print("counting instructions per request under callgrind ...", file=sys.stderr)
+        instructions = measure_instructions(venv, variants, workdir, run)
         print("measuring throughput under gunicorn with wrk ...", file=sys.stderr)
         throughput = measure_throughput(venv, variants, workdir, run)
         print("measuring scrape latency ...", file=sys.stderr)
@@ -398,12 +481,14 @@ def main() -> int:
         "quick": args.quick,
         "machine": machine(),
         "inprocess": inprocess,
+        "instructions": instructions,
         "throughput": throughput,
         "scrapes": scrapes,
         "recycled": recycled,
         "boot": boot,
         "targets": {
-            "lean_overhead_met": inprocess["lean"]["overhead_us"] <= TARGET_OVERHEAD_US,
+            "lean_overhead_us": (lean_overhead := lean_overhead_us(inprocess, instructions)),
+            "lean_overhead_met": lean_overhead <= TARGET_OVERHEAD_US,
             "lean_throughput_met": throughput["lean"]["ratio_to_bare"] >= TARGET_THROUGHPUT_RATIO,
             "aggregated_scrape_met": recycled["lean-aggregated"]["p99_ms"] <= TARGET_RECYCLED_SCRAPE_P99_MS,
         },
