@@ -169,7 +169,8 @@ def post_fork(server, worker) -> None:
     start_fresh_gauges(slot)
     from {{ cookiecutter.project_slug }}.metrics.durable import keep_values_in_slot
 
-    keep_values_in_slot(slot)
+    # Threaded workers update values from several threads at once; sync workers from one.
+    keep_values_in_slot(slot, threaded=server.cfg.threads > 1 or server.cfg.worker_class_str != "sync")
     worker.metrics_slot = slot
     worker.log.info("Worker %s holds metrics slot %s", worker.pid, slot.index)
 

@@ -76,6 +76,16 @@ def test_files_stay_one_set_per_slot(tmp_path, in_slot):
     assert sample(aggregated_registry(tmp_path), "jobs_total") == 50
 
 
+def test_threaded_workers_lose_no_update(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(values, "ValueClass", slot_value_class(Slot(0, tmp_path, lock_fd=-1), threaded=True))
+    jobs = Counter("jobs", "Jobs done.", registry=None)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: [jobs.inc() for _ in range(2000)], range(8)))
+    assert sample(aggregated_registry(tmp_path), "jobs_total") == 16000
+
+
 def test_gauges_are_per_process_and_exported(tmp_path, in_slot):
     slot = in_slot(0)
     Gauge("busy", "Busy.", registry=None, multiprocess_mode="livesum").set(3)

@@ -34,11 +34,16 @@ from {{ cookiecutter.project_slug }}.metrics.slots import Slot
 _VALUE_AND_TIMESTAMP = struct.Struct("dd").pack
 
 
-def slot_value_class(slot: Slot) -> type:
-    """A prometheus_client value class whose values live in ``slot``'s files."""
+def slot_value_class(slot: Slot, threaded: bool = False) -> type:
+    """A prometheus_client value class whose values live in ``slot``'s files.
+
+    A sync worker updates values from one thread only, so updates take no lock
+    (``worker_abort`` interrupts that thread, but the worker exits without
+    resuming it). ``threaded`` (gthread and other threaded workers) adds one.
+    """
     files: dict[str, MmapedDict] = {}
     # Reentrant: gunicorn's worker_abort hook runs as a signal handler on the thread
-    # it interrupts, and records the timed-out request through these values.
+    # it interrupts, and may create a new series while that thread was creating one.
     lock = threading.RLock()
 
     def file_for(typ: str, multiprocess_mode: str) -> MmapedDict:
@@ -58,20 +63,16 @@ def slot_value_class(slot: Slot) -> type:
                 self._value = self._file.read_value(key)[0]  # what the slot's previous holder left
                 self._offset = self._file._positions[key]
 
-        def _write(self, timestamp: float) -> None:
-            # The mapping is replaced when the file grows, so it is looked up on every write.
-            offset = self._offset
-            self._file._m[offset : offset + 16] = _VALUE_AND_TIMESTAMP(self._value, timestamp)
-
         def inc(self, amount: float) -> None:
-            with lock:
-                self._value += amount
-                self._write(0.0)
+            # Inlined, and the mapping looked up on every write: it is replaced when the file grows.
+            self._value += amount
+            offset = self._offset
+            self._file._m[offset : offset + 16] = _VALUE_AND_TIMESTAMP(self._value, 0.0)
 
         def set(self, value: float, timestamp: float | None = None) -> None:
-            with lock:
-                self._value = value
-                self._write(timestamp or 0.0)
+            self._value = value
+            offset = self._offset
+            self._file._m[offset : offset + 16] = _VALUE_AND_TIMESTAMP(value, timestamp or 0.0)
 
         def set_exemplar(self, exemplar) -> None:
             return  # the file format has no room for exemplars
@@ -82,16 +83,27 @@ def slot_value_class(slot: Slot) -> type:
         def get_exemplar(self) -> None:
             return None
 
-    return SlotValue
+    class LockedSlotValue(SlotValue):
+        __slots__ = ()
+
+        def inc(self, amount: float) -> None:
+            with lock:
+                SlotValue.inc(self, amount)
+
+        def set(self, value: float, timestamp: float | None = None) -> None:
+            with lock:
+                SlotValue.set(self, value, timestamp)
+
+    return LockedSlotValue if threaded else SlotValue
 
 
-def keep_values_in_slot(slot: Slot) -> None:
+def keep_values_in_slot(slot: Slot, threaded: bool = False) -> None:
     """From now on, every metric value this process creates lives in ``slot``'s files.
 
     Must run before the first metric is created, i.e. before Django loads:
     gunicorn's post_fork hook calls it.
     """
-    values.ValueClass = slot_value_class(slot)
+    values.ValueClass = slot_value_class(slot, threaded)
 
 
 def slot_files(directory: Path, index: int) -> list[str]:
