@@ -54,7 +54,6 @@ class MetricsServer:
             prometheus_client.start_http_server(self.port, addr=self.address, registry=self.registry)
         except OSError as error:  # taken, or an address this host does not have
             return error
-        self.bound.set()
         return None
 
     def _bind_until_done(self) -> None:
@@ -75,4 +74,5 @@ class MetricsServer:
             self.problem = None
             clear_problem(self.directory, self.name)
             logger.warning("Metrics port %s (%s) bound after %.1fs", self.port, self.name, time.monotonic() - started)
+        self.bound.set()  # only once /readyz no longer sees a problem
         logger.info("Exporting Prometheus metrics on %s:%s (%s)", self.address or "*", self.port, self.name)
