@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,10 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.deployment import deploy
-from tests.support.processes import REPO, Gunicorn, baked_virtualenv, port_config, production_env
+from tests.support.processes import Gunicorn, baked_virtualenv, port_config, production_env
 from tests.support.prometheus import PROMETHEUS
-
-DEFAULTS = json.loads((REPO / "cookiecutter.json").read_text())
 
 
 @pytest.fixture(scope="session")
@@ -104,6 +101,16 @@ def report(request):
 
     def add(line: str) -> None:
         request.config.stash[MEASUREMENTS].append(f"{request.node.name}: {line}")
+
+    return add
+
+
+@pytest.fixture(scope="session")
+def measure(request):
+    """measure(test, line): report's counterpart for module- and session-scoped fixtures."""
+
+    def add(test: str, line: str) -> None:
+        request.config.stash[MEASUREMENTS].append(f"{test}: {line}")
 
     return add
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.support.processes import REPO
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.e2e
 

@@ -4,7 +4,7 @@ import importlib.util
 
 import pytest
 
-from tests.support.processes import REPO
+from tests.support.paths import REPO
 
 
 def load_hook(name: str):

@@ -20,12 +20,12 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 
 PROJECT_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, PROJECT_DIR)
 
 from config.env import env_int, env_str  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
 from {{ cookiecutter.project_slug }}.metrics.ports import (  # noqa: E402
     PER_WORKER,
@@ -36,20 +36,26 @@ from {{ cookiecutter.project_slug }}.metrics.ports import (  # noqa: E402
     web_concurrency,
 )
 from {{ cookiecutter.project_slug }}.metrics.slots import (  # noqa: E402
+    RuntimeDirectoryUnusable,
     SlotDirectoryInUse,
     claim_slot,
     hold_instance,
+    runtime_directory,
     slot_directory,
     start_fresh_gauges,
     write_aggregator_pid,
 )
 
-# Fails fast in the master, naming the variable, when the environment is wrong.
-METRICS_PORTS = metrics_port_range()
-METRICS_MODE = metrics_mode()
-METRICS_ADDRESS = metrics_bind_address()
-WORKERS = web_concurrency()
-SLOT_DIRECTORY = slot_directory()
+# Fails fast in the master with one line naming the variable or directory, not a traceback.
+try:
+    METRICS_PORTS = metrics_port_range()
+    METRICS_MODE = metrics_mode()
+    METRICS_ADDRESS = metrics_bind_address()
+    WORKERS = web_concurrency()
+    RUNTIME_DIRECTORY = runtime_directory()
+    SLOT_DIRECTORY = slot_directory()
+except (ImproperlyConfigured, RuntimeDirectoryUnusable) as error:
+    sys.exit(f"gunicorn.conf.py refused to start: {error}")
 
 wsgi_app = "config.wsgi:application"
 bind = [f"{env_str('HTTP_BIND_ADDRESS', '0.0.0.0')}:{http_port()}"]
@@ -64,7 +70,7 @@ errorlog = "-"
 # Heartbeat files and the control socket go to memory or a temp dir, so the
 # container works with a read-only root filesystem.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
-control_socket = os.path.join(env_str("GUNICORN_RUNTIME_DIR", tempfile.gettempdir()), "gunicorn.ctl")
+control_socket = str(RUNTIME_DIRECTORY / "gunicorn.ctl")
 
 
 def design_violations(cfg) -> list[str]:

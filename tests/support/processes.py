@@ -7,41 +7,22 @@ for anything that ignored SIGTERM.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.ports import free_block, is_open
-
-REPO = Path(__file__).resolve().parents[2]
-VENV_CACHE = REPO / ".cache"
+from tests.support.venvs import cached_virtualenv
 
 
 def baked_virtualenv(project: Path) -> Path:
-    """A virtualenv with the baked requirements-dev.txt, reused while the pins are unchanged."""
-    pins = b"".join((project / name).read_bytes() for name in ("requirements.txt", "requirements-dev.txt"))
-    key = hashlib.sha256(pins + sys.version.encode()).hexdigest()[:16]
-    venv = VENV_CACHE / f"baked-venv-{key}"
-    if (venv / "ready").exists():
-        return venv
-    for stale in VENV_CACHE.glob("baked-venv-*"):  # built for pins that have since changed
-        if stale != venv:
-            shutil.rmtree(stale, ignore_errors=True)
-    # A build that died half-way has no "ready" marker and is rebuilt from scratch.
-    subprocess.run([sys.executable, "-m", "venv", "--clear", venv], check=True)
-    pip = [venv / "bin/python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    installed = subprocess.run([*pip, "-r", project / "requirements-dev.txt"], capture_output=True, text=True)
-    if installed.returncode != 0:
-        raise RuntimeError(f"installing the baked requirements failed:\n{installed.stdout}{installed.stderr}")
-    (venv / "ready").write_text(key)
-    return venv
+    """A virtualenv with the baked requirements-dev.txt (which includes requirements.txt)."""
+    pins = [project / "requirements.txt", project / "requirements-dev.txt"]
+    return cached_virtualenv("baked-venv", project / "requirements-dev.txt", pinned_by=pins)
 
 
 def production_env(venv: Path, runtime_dir: Path, config: dict, **extra: str) -> dict:

@@ -1,7 +1,7 @@
 {{/*
-Names and labels, as `helm create` writes them. The "__chart__." prefix of
-every helper is replaced by the chart's name when the service is baked, so
-helpers stay unique when this chart is a subchart.
+Names, labels, the image and the environment, as `helm create` writes them.
+Every helper is named after the chart, so helpers stay unique when this
+chart is a subchart. Ports: _ports.tpl. SLO rules: _slo.tpl.
 */}}
 
 {{/* The chart name, or nameOverride. */}}
@@ -41,6 +41,15 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
+{{/* Labels of the `helm test` pod: the release's, without the selector labels of its servers. */}}
+{{- define "__chart__.testPodLabels" -}}
+helm.sh/chart: {{ include "__chart__.chart" . }}
+app.kubernetes.io/name: {{ printf "%s-test" (include "__chart__.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: helm-test
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
 {{/* Labels that select the pods: never change these on an installed release. */}}
 {{- define "__chart__.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "__chart__.name" . }}
@@ -66,6 +75,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
+{{/* The image reference: pinned by digest when image.digest is set, else by tag. */}}
+{{- define "__chart__.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
 {{/* The Secret holding DJANGO_SECRET_KEY (and, if you add it, DATABASE_URL). */}}
 {{- define "__chart__.secretName" -}}
 {{- default (printf "%s-secret" (include "__chart__.fullname" .)) .Values.env.existingSecret }}
@@ -82,7 +100,7 @@ digits, so GUNICORN_MAX_REQUESTS=1000000 stays 1000000.
 
 {{/*
 DJANGO_ALLOWED_HOSTS: what env.config says, or the release's Service DNS
-names. "*" is refused: behind it the HTTPS redirect sends a client to
+names and, with the Ingress on, its hosts. "*" is refused: behind it the HTTPS redirect sends a client to
 whatever Host it named. The kubelet's probes by pod IP need no entry.
 */}}
 {{- define "__chart__.allowedHosts" -}}
@@ -95,7 +113,11 @@ whatever Host it named. The kubelet's probes by pod IP need no entry.
 {{- if $hosts }}{{ $hosts }}{{ else }}
 {{- $service := include "__chart__.fullname" . }}
 {{- $namespace := .Release.Namespace }}
-{{- join "," (list $service (printf "%s.%s" $service $namespace) (printf "%s.%s.svc" $service $namespace) (printf "%s.%s.svc.cluster.local" $service $namespace)) }}
+{{- $names := list $service (printf "%s.%s" $service $namespace) (printf "%s.%s.svc" $service $namespace) (printf "%s.%s.svc.cluster.local" $service $namespace) }}
+{{- if .Values.ingress.enabled }}
+{{- range .Values.ingress.hosts }}{{ $names = append $names .host }}{{ end }}
+{{- end }}
+{{- join "," $names }}
 {{- end }}
 {{- end }}
 
@@ -110,102 +132,49 @@ whatever Host it named. The kubelet's probes by pod IP need no entry.
 {{- $total }}
 {{- end }}
 
-{{/* The HTTP port gunicorn binds: env.config.HTTP_PORT. */}}
-{{- define "__chart__.httpPort" -}}
-{{- int .Values.env.config.HTTP_PORT }}
+{{/*
+Whether the cluster serves a prometheus-operator kind, e.g. (dict "root" $ "kind"
+"ServiceMonitor"). Without the CRDs such an object would fail the whole install.
+*/}}
+{{- define "__chart__.hasOperatorApi" -}}
+{{- if .root.Capabilities.APIVersions.Has (printf "monitoring.coreos.com/v1/%s" .kind) }}true{{ end }}
 {{- end }}
 
-{{/*
-The one source of truth for the metrics ports, as a JSON list of
-{"name": "metrics-<i>", "port": <n>}: in the per_worker mode one per
-gunicorn worker slot, numbered METRICS_START_PORT .. METRICS_START_PORT +
-WEB_CONCURRENCY - 1; in the aggregated mode METRICS_START_PORT alone, named
-"metrics". The service computes the same list from the same variables
-(metrics/ports.py). The Deployment, Service, ServiceMonitor, NOTES and the
-MetricsTargetsMissing alert all range over or count this list.
-values.schema.json checks each value; the rules that tie values together
-are checked here, since JSON Schema cannot.
-*/}}
-{{- define "__chart__.metricsPorts" -}}
-{{- $workers := int .Values.env.config.WEB_CONCURRENCY }}
-{{- $start := int .Values.env.config.METRICS_START_PORT }}
-{{- $aggregated := eq (toString .Values.env.config.METRICS_MODE) "aggregated" }}
-{{- $end := int (add $start (ternary 1 $workers $aggregated)) }}
-{{- $http := int (include "__chart__.httpPort" .) }}
-{{- if gt $end 65536 }}
-{{- fail (printf "env.config: METRICS_START_PORT=%d with WEB_CONCURRENCY=%d needs ports %d..%d, past 65535; lower METRICS_START_PORT to at most %d" $start $workers $start (sub $end 1) (sub 65536 $workers)) }}
+{{/* The grace period the kubelet gives a terminating pod: preStop sleep, then gunicorn's graceful timeout. */}}
+{{- define "__chart__.terminationGracePeriod" -}}
+{{- $graceful := int (default 30 .Values.env.config.GUNICORN_GRACEFUL_TIMEOUT) }}
+{{- $delay := int .Values.shutdownDelaySeconds }}
+{{- $needed := add $delay $graceful }}
+{{- with .Values.terminationGracePeriodSeconds }}
+{{- if lt (int .) $needed }}
+{{- fail (printf "terminationGracePeriodSeconds=%d is shorter than shutdownDelaySeconds=%d plus GUNICORN_GRACEFUL_TIMEOUT=%d: the kubelet would kill gunicorn mid-request; make it at least %d, or leave it empty" (int .) $delay $graceful $needed) }}
 {{- end }}
-{{- if and (ge $http $start) (lt $http $end) }}
-{{- fail (printf "env.config: HTTP_PORT=%d lies inside the metrics ports %d..%d (METRICS_START_PORT=%d, WEB_CONCURRENCY=%d); move one of them" $http $start (sub $end 1) $start $workers) }}
-{{- end }}
-{{- $ports := list }}
-{{- if $aggregated }}
-{{- $ports = list (dict "name" "metrics" "port" $start) }}
+{{- int . }}
 {{- else }}
-{{- range $port := untilStep $start $end 1 }}
-{{- $ports = append $ports (dict "name" (printf "metrics-%d" (add1 (sub $port $start))) "port" $port) }}
+{{- add $needed 5 }}
 {{- end }}
-{{- end }}
-{{- range $ports }}
-{{- if eq (int $.Values.service.port) (int .port) }}
-{{- fail (printf "service.port=%d is also the Service port of %s: choose a service.port outside the metrics ports" (int $.Values.service.port) .name) }}
-{{- end }}
-{{- end }}
-{{- toJson $ports }}
 {{- end }}
 
-{{/* Label matchers that pick this service's series, as prometheus-operator labels them. */}}
-{{- define "__chart__.sloSelector" -}}
-namespace="{{ .Release.Namespace }}", job="{{ include "__chart__.fullname" . }}"
+{{/* Pods that run at least: replicaCount, or the autoscaler's minimum. */}}
+{{- define "__chart__.minimumPods" -}}
+{{- if .Values.autoscaling.enabled }}{{ int .Values.autoscaling.minReplicas }}{{ else }}{{ int .Values.replicaCount }}{{ end }}
 {{- end }}
 
-{{/*
-The `le` label of the latency bucket at the SLO threshold, spelled as the
-service's Python client spells it: 0.3 stays "0.3", but 1 is "1.0".
-*/}}
-{{- define "__chart__.latencyBucketLabel" -}}
-{{- $threshold := float64 .Values.env.config.SLO_LATENCY_THRESHOLD_SECONDS }}
-{{- if eq $threshold (floor $threshold) }}{{ printf "%.1f" $threshold }}{{ else }}{{ printf "%v" $threshold }}{{ end }}
+{{/* Rules between values that JSON Schema cannot express; deployment.yaml includes this. */}}
+{{- define "__chart__.checkValues" -}}
+{{- if and .Values.serviceMonitor.enabled .Values.podMonitor.enabled }}
+{{- fail "serviceMonitor.enabled and podMonitor.enabled are both true: Prometheus would scrape every worker twice and double every count; enable one of them" }}
 {{- end }}
-
-{{/*
-The two SLI recording rules (availability, latency) over one window: the
-share of this service's requests that failed the SLO, summed over every
-worker and pod. Called with (dict "root" $ "window" "5m").
-*/}}
-{{- define "__chart__.sliRules" -}}
-{{- $requests := printf "%s, view!=\"prometheus-django-metrics\"" (include "__chart__.sloSelector" .root) }}
-{{- $responses := "django_http_responses_total_by_status_view_method_total" }}
-{{- $latency := "django_http_requests_latency_seconds_by_view_method" -}}
-- record: slo:sli_error:ratio_rate{{ .window }}
-  # Until the first 5xx there is no 5xx series: count zero failures, not no data.
-  expr: |
-    (
-      sum by (namespace, job) (rate({{ $responses }}{ {{- $requests }}, status=~"5.."}[{{ .window }}]))
-      or
-      0 * sum by (namespace, job) (rate({{ $responses }}{ {{- $requests }}}[{{ .window }}]))
-    )
-    /
-    sum by (namespace, job) (rate({{ $responses }}{ {{- $requests }}}[{{ .window }}]))
-  labels:
-    slo: availability
-- record: slo:sli_error:ratio_rate{{ .window }}
-  expr: |
-    (
-      sum by (namespace, job) (rate({{ $latency }}_count{ {{- $requests }}}[{{ .window }}]))
-      -
-      sum by (namespace, job) (rate({{ $latency }}_bucket{ {{- $requests }}, le="{{ include "__chart__.latencyBucketLabel" .root }}"}[{{ .window }}]))
-    )
-    /
-    sum by (namespace, job) (rate({{ $latency }}_count{ {{- $requests }}}[{{ .window }}]))
-  labels:
-    slo: latency
+{{- if and .Values.scrapeAnnotations (ne (toString .Values.env.config.METRICS_MODE) "aggregated") }}
+{{- fail (printf "scrapeAnnotations=true needs env.config.METRICS_MODE=aggregated: prometheus.io/port names one port per pod, and per_worker serves WEB_CONCURRENCY=%d ports; use serviceMonitor or podMonitor instead" (int .Values.env.config.WEB_CONCURRENCY)) }}
 {{- end }}
-
-{{/* The SLOs: name, objective (percent), and what a good request is. */}}
-{{- define "__chart__.slos" -}}
-{{- $threshold := float64 .Values.env.config.SLO_LATENCY_THRESHOLD_SECONDS }}
-{{- toJson (list
-  (dict "name" "availability" "title" "Availability" "objective" .Values.slo.availabilityObjective "good" "requests answered without a 5xx")
-  (dict "name" "latency" "title" "Latency" "objective" .Values.slo.latencyObjective "good" (printf "requests answered within %vs" $threshold))) }}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- fail (printf "autoscaling.minReplicas=%d is above autoscaling.maxReplicas=%d" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (not (dig "requests" "cpu" "" .Values.resources)) }}
+{{- fail "autoscaling.enabled needs resources.requests.cpu: the HPA's CPU target is a share of it" }}
+{{- end }}
+{{- if and .Values.ingress.enabled (not .Values.ingress.hosts) }}
+{{- fail "ingress.enabled needs at least one entry in ingress.hosts" }}
+{{- end }}
 {{- end }}

@@ -12,7 +12,7 @@ from {{ cookiecutter.project_slug }}.metrics.ports import (
     metrics_port_range,
     web_concurrency,
 )
-from {{ cookiecutter.project_slug }}.metrics.slots import slot_directory
+from {{ cookiecutter.project_slug }}.metrics.slots import RuntimeDirectoryUnusable, slot_directory
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 DEBUG = False
@@ -25,7 +25,10 @@ METRICS_MODE = metrics_mode()
 PROMETHEUS_METRICS_EXPORT_PORT_RANGE = metrics_port_range()
 PROMETHEUS_METRICS_EXPORT_ADDRESS = metrics_bind_address()
 WEB_CONCURRENCY = web_concurrency()
-METRICS_SLOT_DIRECTORY = slot_directory()
+try:
+    METRICS_SLOT_DIRECTORY = slot_directory()
+except RuntimeDirectoryUnusable as error:
+    raise ImproperlyConfigured(str(error)) from None
 # Off unless asked for: a URL is answered by a random worker (see base.py).
 METRICS_URL_EXPORTER = env_bool("METRICS_URL_EXPORTER", False)
 # Views that answer 5xx and stall workers on demand never run in production: the

@@ -41,10 +41,36 @@ class Slot:
     lock_fd: int  # kept open for the life of the process: closing it would release the slot
 
 
+class RuntimeDirectoryUnusable(RuntimeError):
+    """No writable directory for gunicorn's control socket and the metrics slots."""
+
+
+def runtime_directory(environ: Mapping[str, str] = os.environ) -> Path:
+    """GUNICORN_RUNTIME_DIR, else the temp directory: the pod's /tmp volume in Kubernetes.
+
+    A read-only root filesystem without a writable /tmp is the usual cause of
+    failure here, so the message says how to provide one.
+    """
+    how = "give the container a writable /tmp (docker/podman run --tmpfs /tmp; the chart mounts an emptyDir)"
+    configured = environ.get("GUNICORN_RUNTIME_DIR")
+    if configured:
+        path = Path(configured)
+    else:
+        try:
+            path = Path(tempfile.gettempdir())
+        except FileNotFoundError:  # gettempdir found no directory it could write to
+            raise RuntimeDirectoryUnusable(
+                f"no writable temporary directory (TMPDIR {environ.get('TMPDIR') or 'unset'}, /tmp, /var/tmp): {how}"
+            ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        name = "GUNICORN_RUNTIME_DIR" if configured else "the temporary directory"
+        raise RuntimeDirectoryUnusable(f"{name} {path} is not writable: {how}")
+    return path
+
+
 def slot_directory(environ: Mapping[str, str] = os.environ) -> Path:
-    """Where this instance keeps its slot locks and metric files: the pod's /tmp volume in Kubernetes."""
-    runtime = environ.get("GUNICORN_RUNTIME_DIR") or tempfile.gettempdir()
-    return Path(runtime) / SLOT_DIRECTORY_NAME
+    """Where this instance keeps its slot locks and metric files."""
+    return runtime_directory(environ) / SLOT_DIRECTORY_NAME
 
 
 def hold_instance(directory: Path) -> int:
