@@ -124,6 +124,12 @@ def test_with_the_operator_api_the_monitoring_objects_render_and_notes_count_tar
     assert "The ServiceMonitor rel-orders-service asks Prometheus to scrape 4 targets per pod\n(8 in all)" in text
 
 
+def test_assume_operator_api_renders_them_for_a_blind_helm_template(chart):
+    docs = helm.render(chart, {"assumeOperatorApi": True}, api_versions=())
+    assert {"ServiceMonitor", "PrometheusRule"} <= kinds(docs)
+    assert "SKIPPED" not in helm.notes(chart, {"assumeOperatorApi": True}, api_versions=())
+
+
 def test_only_the_missing_kind_is_skipped(chart):
     apis = ("monitoring.coreos.com/v1/ServiceMonitor",)
     docs = helm.render(chart, {}, api_versions=apis)

@@ -24,8 +24,9 @@ import sys
 PROJECT_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, PROJECT_DIR)
 
-from config.env import env_int, env_str  # noqa: E402
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+from config.env import env_int, env_str  # noqa: E402
 
 from {{ cookiecutter.project_slug }}.metrics.ports import (  # noqa: E402
     PER_WORKER,

@@ -134,10 +134,11 @@ whatever Host it named. The kubelet's probes by pod IP need no entry.
 
 {{/*
 Whether the cluster serves a prometheus-operator kind, e.g. (dict "root" $ "kind"
-"ServiceMonitor"). Without the CRDs such an object would fail the whole install.
+"ServiceMonitor"), or assumeOperatorApi says to take it as served. Without the
+CRDs such an object would fail the whole install.
 */}}
 {{- define "__chart__.hasOperatorApi" -}}
-{{- if .root.Capabilities.APIVersions.Has (printf "monitoring.coreos.com/v1/%s" .kind) }}true{{ end }}
+{{- if or .root.Values.assumeOperatorApi (.root.Capabilities.APIVersions.Has (printf "monitoring.coreos.com/v1/%s" .kind)) }}true{{ end }}
 {{- end }}
 
 {{/* The grace period the kubelet gives a terminating pod: preStop sleep, then gunicorn's graceful timeout. */}}
