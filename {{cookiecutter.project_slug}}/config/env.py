@@ -6,31 +6,39 @@ fails at start-up with a sentence instead of a bare ``ValueError``. Every
 reader takes ``environ`` so tests and ``gunicorn.conf.py`` can pass their own.
 """
 
+import enum
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-_REQUIRED = object()
+
+class _Required(enum.Enum):
+    """The default of a setting that has none: a type of its own, so mypy tells it from a value."""
+
+    REQUIRED = enum.auto()
+
+
+REQUIRED = _Required.REQUIRED
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
+T = TypeVar("T")
+Number = TypeVar("Number", int, float)
 
 
-def _raw(name: str, default: object, environ: Mapping[str, str]) -> str | None:
-    """The variable's text, or None when unset and a default applies."""
-    value = environ.get(name)
-    if value is not None:
-        return value
-    if default is _REQUIRED:
+def _default(name: str, default: T | _Required) -> T:
+    """What an unset variable reads as; a required one stops start-up."""
+    if isinstance(default, _Required):
         raise ImproperlyConfigured(f"{name} is not set: this setting is required")
-    return None
+    return default
 
 
-def env_str(name: str, default: object = _REQUIRED, *, environ: Mapping[str, str] = os.environ) -> str:
-    value = _raw(name, default, environ)
+def env_str(name: str, default: str | _Required = REQUIRED, *, environ: Mapping[str, str] = os.environ) -> str:
+    value = environ.get(name)
     if value is None:
-        return default  # type: ignore[return-value]
+        return _default(name, default)
     if not value.strip():
         raise ImproperlyConfigured(f"{name} is set but empty: give it a value or unset it")
     return value
@@ -38,30 +46,40 @@ def env_str(name: str, default: object = _REQUIRED, *, environ: Mapping[str, str
 
 def env_int(
     name: str,
-    default: object = _REQUIRED,
+    default: int | _Required = REQUIRED,
     *,
     minimum: int | None = None,
     maximum: int | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> int:
-    return _env_number(name, default, int, "a whole number", minimum, maximum, environ)
+    value = environ.get(name)
+    if value is None:
+        return _default(name, default)
+    return _parse_number(name, value, int, "a whole number", minimum, maximum)
 
 
 def env_float(
     name: str,
-    default: object = _REQUIRED,
+    default: float | _Required = REQUIRED,
     *,
     minimum: float | None = None,
     maximum: float | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> float:
-    return _env_number(name, default, float, "a number", minimum, maximum, environ)
-
-
-def _env_number(name, default, parse, kind, minimum, maximum, environ):
-    value = _raw(name, default, environ)
+    value = environ.get(name)
     if value is None:
-        return default
+        return _default(name, default)
+    return _parse_number(name, value, float, "a number", minimum, maximum)
+
+
+def _parse_number(
+    name: str,
+    value: str,
+    parse: Callable[[str], Number],
+    kind: str,
+    minimum: Number | None,
+    maximum: Number | None,
+) -> Number:
     allowed = _describe_bounds(kind, minimum, maximum)
     try:
         number = parse(value.strip())
@@ -82,10 +100,10 @@ def _describe_bounds(kind: str, minimum: float | None, maximum: float | None) ->
     return kind
 
 
-def env_bool(name: str, default: object = _REQUIRED, *, environ: Mapping[str, str] = os.environ) -> bool:
-    value = _raw(name, default, environ)
+def env_bool(name: str, default: bool | _Required = REQUIRED, *, environ: Mapping[str, str] = os.environ) -> bool:
+    value = environ.get(name)
     if value is None:
-        return default  # type: ignore[return-value]
+        return _default(name, default)
     word = value.strip().lower()
     if word in _TRUE:
         return True
@@ -96,16 +114,16 @@ def env_bool(name: str, default: object = _REQUIRED, *, environ: Mapping[str, st
 
 def env_choice(
     name: str,
-    default: object = _REQUIRED,
+    default: str | _Required = REQUIRED,
     *,
     choices: tuple[str, ...],
     any_case: bool = False,
     environ: Mapping[str, str] = os.environ,
 ) -> str:
     """One of ``choices``; with ``any_case``, spelled in any case (choices are given in upper case)."""
-    value = _raw(name, default, environ)
+    value = environ.get(name)
     if value is None:
-        return default  # type: ignore[return-value]
+        return _default(name, default)
     word = value.strip().upper() if any_case else value.strip()
     if word not in choices:
         allowed = ", ".join(choices) + (" (any case)" if any_case else "")
@@ -113,25 +131,27 @@ def env_choice(
     return word
 
 
-def env_list(name: str, default: object = _REQUIRED, *, environ: Mapping[str, str] = os.environ) -> list[str]:
+def env_list(
+    name: str, default: list[str] | _Required = REQUIRED, *, environ: Mapping[str, str] = os.environ
+) -> list[str]:
     """A comma-separated list; blanks around items are dropped."""
-    value = _raw(name, default, environ)
+    value = environ.get(name)
     if value is None:
-        return list(default)  # type: ignore[call-overload]
+        return list(_default(name, default))
     items = [item.strip() for item in value.split(",") if item.strip()]
     if not items:
         raise ImproperlyConfigured(f"{name}={value!r} holds no items: give a comma-separated list")
     return items
 
 
-def env_database(name: str, default: str, *, environ: Mapping[str, str] = os.environ) -> dict:
+def env_database(name: str, default: str, *, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """A Django DATABASES entry parsed by dj-database-url.
 
     The URL may carry a password, so errors name only its scheme.
     """
     url = env_str(name, default, environ=environ)
     try:
-        return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        return dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
     except ValueError as error:
         scheme = url.split(":", 1)[0]
         raise ImproperlyConfigured(

@@ -26,7 +26,7 @@ INSTALLED_APPS = [
     "{{ cookiecutter.project_slug }}.apps.ServiceConfig",
 ]
 
-# lean: the three metrics the SLOs, dashboard and on-call read; full: django-prometheus' defaults.
+# lean: the request metrics the SLOs, dashboards and on-call read; full: django-prometheus' defaults.
 METRICS_PROFILE = env_choice("METRICS_PROFILE", "{{ cookiecutter.metrics_profile }}", choices=PROFILES)
 METRICS_FIRST_MIDDLEWARE, METRICS_LAST_MIDDLEWARE = metrics_middleware(METRICS_PROFILE)
 
@@ -95,7 +95,7 @@ PROMETHEUS_LATENCY_BUCKETS = latency_buckets(SLO_LATENCY_THRESHOLD_SECONDS)
 FAULT_INJECTION_VIEWS = False
 
 # Durable worker slots exist only under gunicorn (production settings); dev and test have none.
-METRICS_SLOT_DIRECTORY = None
+METRICS_SLOT_DIRECTORY: Path | None = None
 
 # Serve /metrics through Django as well? Only where one process answers (runserver):
 # behind gunicorn a URL is answered by a random worker and its counters jump.

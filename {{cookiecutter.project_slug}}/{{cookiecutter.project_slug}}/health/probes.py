@@ -46,7 +46,7 @@ def readiness(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"status": "unavailable", "database": "ok", "unapplied_migrations": unapplied}, status=503)
     directory = getattr(settings, "METRICS_SLOT_DIRECTORY", None)
     if directory is not None:  # only under gunicorn's production settings
-        problems = metrics_problems(directory, aggregated=settings.METRICS_MODE == AGGREGATED)
+        problems = metrics_problems(directory, aggregated=getattr(settings, "METRICS_MODE", None) == AGGREGATED)
         if problems:
             return JsonResponse({"status": "unavailable", "database": "ok", "metrics": problems}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})

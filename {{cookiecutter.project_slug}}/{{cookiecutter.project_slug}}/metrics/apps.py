@@ -12,7 +12,7 @@ from django_prometheus.apps import DjangoPrometheusConfig
 from django_prometheus.migrations import ExportMigrations
 
 
-class WorkerMetricsConfig(DjangoPrometheusConfig):
+class WorkerMetricsConfig(DjangoPrometheusConfig):  # type: ignore[misc]  # django-prometheus is untyped
     label = "django_prometheus"
 
     def ready(self) -> None:

@@ -1,18 +1,22 @@
 """``manage.py check`` explains a metrics set-up that would silently break scraping."""
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from django.apps import apps
+from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from {{ cookiecutter.project_slug }}.metrics.ports import PER_WORKER, port_range_problems
 
+# What Django passes a check: the apps to check, or None for all of them.
+AppConfigs = Sequence[AppConfig] | None
 APP_CONFIG = "{{ cookiecutter.project_slug }}.metrics.apps.WorkerMetricsConfig"
 
 
 @register(Tags.compatibility)
-def check_metrics_port_range(app_configs, **kwargs) -> list[Error]:
+def check_metrics_port_range(app_configs: AppConfigs, **kwargs: Any) -> list[Error]:
     ports = getattr(settings, "PROMETHEUS_METRICS_EXPORT_PORT_RANGE", None)
     if ports is None:
         return []  # dev and test settings serve /metrics through a URL instead
@@ -35,7 +39,7 @@ def check_metrics_port_range(app_configs, **kwargs) -> list[Error]:
 
 
 @register(Tags.compatibility)
-def check_single_port_setting(app_configs, **kwargs) -> list[Error]:
+def check_single_port_setting(app_configs: AppConfigs, **kwargs: Any) -> list[Error]:
     if getattr(settings, "PROMETHEUS_METRICS_EXPORT_PORT", None) is not None:
         return [
             Error(
@@ -48,7 +52,7 @@ def check_single_port_setting(app_configs, **kwargs) -> list[Error]:
 
 
 @register(Tags.compatibility)
-def check_app_config(app_configs, **kwargs) -> list[Error]:
+def check_app_config(app_configs: AppConfigs, **kwargs: Any) -> list[Error]:
     config = apps.get_app_config("django_prometheus")
     if type(config).__module__ + "." + type(config).__qualname__ != APP_CONFIG:
         return [
@@ -63,7 +67,7 @@ def check_app_config(app_configs, **kwargs) -> list[Error]:
 
 
 @register(Tags.compatibility)
-def check_settings_reached_django_prometheus(app_configs, **kwargs) -> list[Error]:
+def check_settings_reached_django_prometheus(app_configs: AppConfigs, **kwargs: Any) -> list[Error]:
     from django_prometheus import conf
 
     wanted = tuple(getattr(settings, "PROMETHEUS_LATENCY_BUCKETS", conf.PROMETHEUS_LATENCY_BUCKETS))
@@ -79,7 +83,7 @@ def check_settings_reached_django_prometheus(app_configs, **kwargs) -> list[Erro
 
 
 @register(Tags.compatibility)
-def check_latency_threshold_is_a_bucket(app_configs, **kwargs) -> list[Error]:
+def check_latency_threshold_is_a_bucket(app_configs: AppConfigs, **kwargs: Any) -> list[Error]:
     threshold = getattr(settings, "SLO_LATENCY_THRESHOLD_SECONDS", None)
     buckets = getattr(settings, "PROMETHEUS_LATENCY_BUCKETS", ())
     if threshold is not None and float(threshold) not in buckets:
@@ -94,7 +98,7 @@ def check_latency_threshold_is_a_bucket(app_configs, **kwargs) -> list[Error]:
 
 
 @register(Tags.security, deploy=True)
-def check_fault_injection_is_off(app_configs, **kwargs) -> list[Warning]:
+def check_fault_injection_is_off(app_configs: AppConfigs, **kwargs: Any) -> list[Warning]:
     if getattr(settings, "FAULT_INJECTION_VIEWS", False):
         return [
             Warning(
@@ -119,7 +123,7 @@ def ephemeral_port_range() -> tuple[int, int]:
 
 
 @register(Tags.compatibility)
-def check_metrics_ports_outside_ephemeral_range(app_configs, **kwargs) -> list[Warning]:
+def check_metrics_ports_outside_ephemeral_range(app_configs: AppConfigs, **kwargs: Any) -> list[Warning]:
     ports = getattr(settings, "PROMETHEUS_METRICS_EXPORT_PORT_RANGE", None)
     if not isinstance(ports, range) or not ports:
         return []

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import struct
 import threading
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, values
 from prometheus_client.gc_collector import GCCollector
+from prometheus_client.metrics_core import Metric
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.platform_collector import PlatformCollector
@@ -56,11 +59,21 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
         _multiprocess = True
         __slots__ = ("_file", "_offset", "_value")
 
-        def __init__(self, typ, metric_name, name, labelnames, labelvalues, help_text, multiprocess_mode="", **kwargs):
+        def __init__(
+            self,
+            typ: str,
+            metric_name: str,
+            name: str,
+            labelnames: list[str],
+            labelvalues: list[str],
+            help_text: str,
+            multiprocess_mode: str = "",
+            **kwargs: Any,
+        ) -> None:
             with lock:
                 self._file = file_for(typ, multiprocess_mode)
                 key = mmap_key(metric_name, name, labelnames, labelvalues, help_text)
-                self._value = self._file.read_value(key)[0]  # what the slot's previous holder left
+                self._value: float = self._file.read_value(key)[0]  # what the slot's previous holder left
                 self._offset = self._file._positions[key]
 
         def inc(self, amount: float) -> None:
@@ -74,7 +87,7 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
             offset = self._offset
             self._file._m[offset : offset + 16] = _VALUE_AND_TIMESTAMP(value, timestamp or 0.0)
 
-        def set_exemplar(self, exemplar) -> None:
+        def set_exemplar(self, exemplar: Any) -> None:
             return  # the file format has no room for exemplars
 
         def get(self) -> float:
@@ -116,8 +129,10 @@ class SlotCollector:
     def __init__(self, directory: Path, index: int) -> None:
         self.directory, self.index = directory, index
 
-    def collect(self):
-        return MultiProcessCollector.merge(slot_files(self.directory, self.index), accumulate=True)
+    def collect(self) -> Iterable[Metric]:
+        files = slot_files(self.directory, self.index)
+        metrics: Iterable[Metric] = MultiProcessCollector.merge(files, accumulate=True)
+        return metrics
 
 
 def slot_registry(slot: Slot) -> CollectorRegistry:

@@ -1,15 +1,22 @@
 """The lean metrics profile: what the SLO rules, the dashboard and on-call read, and nothing else.
 
 django-prometheus' default middlewares update about 13 labelled metrics per
-request. This profile keeps three, under django-prometheus' own names and label
-names, so its community dashboards and the chart's SLO rules read them
-unchanged. It is built on django-prometheus' documented extension points: a
-``Metrics`` subclass that registers fewer metrics, read by a middleware.
+request. This profile keeps the ones the request panels of the community
+Django dashboards (django-mixin) and the chart's SLO rules read, under
+django-prometheus' own names and label names: requests by view, transport and
+method; responses by status, view and method; latency by view and method; and
+exceptions by type and by view. Request and response body sizes and template
+names stay in the full profile. It is built on django-prometheus' documented
+extension points: a ``Metrics`` subclass that registers fewer metrics, read by
+a middleware.
 """
 
+from collections.abc import Callable
 from threading import get_ident
 from time import perf_counter
+from typing import Any
 
+from django.http import HttpRequest, HttpResponse
 from django_prometheus.conf import NAMESPACE, PROMETHEUS_LATENCY_BUCKETS
 from django_prometheus.middleware import Metrics
 from prometheus_client import Counter, Histogram
@@ -18,10 +25,17 @@ from {{ cookiecutter.project_slug }}.metrics import timeouts
 from {{ cookiecutter.project_slug }}.metrics.timeouts import IN_FLIGHT, method_label, view_name
 
 
-class LeanMetrics(Metrics):
+class LeanMetrics(Metrics):  # type: ignore[misc]  # django-prometheus is untyped
     _instance = None  # not the full profile's instance, which Metrics would hand out otherwise
 
     def register(self) -> None:
+        self.requests_by_view_transport_method = self.register_metric(
+            Counter,
+            "django_http_requests_total_by_view_transport_method",
+            "Count of requests by view, transport, method.",
+            ["view", "transport", "method"],
+            namespace=NAMESPACE,
+        )
         self.responses_by_status_view_method = self.register_metric(
             Counter,
             "django_http_responses_total_by_status_view_method",
@@ -54,7 +68,7 @@ class LeanMetrics(Metrics):
 
 
 class LeanMetricsMiddleware:
-    """Counts each response by status, view and method and times it, where PrometheusAfterMiddleware sits.
+    """Counts each request and response and times it, where PrometheusAfterMiddleware sits.
 
     Looking up a labelled child costs more than incrementing it, so children are
     kept per label tuple. That is safe because every label is bounded: view names
@@ -64,13 +78,14 @@ class LeanMetricsMiddleware:
 
     metrics_cls = LeanMetrics
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.metrics = self.metrics_cls.get_instance()
-        self._responses: dict = {}
-        self._latencies: dict = {}
+        self._requests: dict[tuple[str, str, str], Any] = {}
+        self._responses: dict[tuple[int, str, str], Any] = {}
+        self._latencies: dict[tuple[str, str], Any] = {}
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         thread = get_ident()
         started = perf_counter()
         IN_FLIGHT[thread] = (request, started)  # for worker_abort, should gunicorn's timeout kill it
@@ -97,6 +112,19 @@ class LeanMetricsMiddleware:
         latency.observe(elapsed)
         return response
 
-    def process_exception(self, request, exception) -> None:
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
+    ) -> None:
+        # As django-prometheus counts it: once the URL resolved to a view, so a 404 of
+        # an unknown path is not a request of any view.
+        transport = "https" if request.is_secure() else "http"
+        key = (view_name(request), transport, method_label(request))
+        requests = self._requests.get(key)
+        if requests is None:
+            requests = self.metrics.requests_by_view_transport_method.labels(*key)
+            self._requests[key] = requests
+        requests.inc()
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
         self.metrics.exceptions_by_type.labels(type(exception).__name__).inc()
         self.metrics.exceptions_by_view.labels(view_name(request)).inc()

@@ -16,10 +16,14 @@ Error when no header has been sent yet. Metric, access log and client agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from threading import get_ident
 from time import perf_counter
+from typing import Any
 
+from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
+from prometheus_client import Counter
 
 TIMED_OUT_STATUS = "500"
 UNNAMED_VIEW = "<unnamed view>"
@@ -27,15 +31,15 @@ INVALID_METHOD = "<invalid method>"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"})
 
 # Requests in flight by thread: one under the sync worker, one per thread under gthread.
-IN_FLIGHT: dict[int, tuple[object, float]] = {}
+IN_FLIGHT: dict[int, tuple[HttpRequest, float]] = {}
 
 
-def view_name(request) -> str:
+def view_name(request: HttpRequest) -> str:
     match = request.resolver_match
     return match.view_name if match is not None and match.view_name else UNNAMED_VIEW
 
 
-def _view_name_of_abandoned(request) -> str:
+def _view_name_of_abandoned(request: HttpRequest) -> str:
     if request.resolver_match is None:  # killed before URL resolution: resolve it now
         try:
             request.resolver_match = resolve(request.path_info)
@@ -44,11 +48,11 @@ def _view_name_of_abandoned(request) -> str:
     return view_name(request)
 
 
-def method_label(request) -> str:
+def method_label(request: HttpRequest) -> str:
     return request.method if request.method in KNOWN_METHODS else INVALID_METHOD
 
 
-def prepare_error_series(responses, view: str, method: str) -> None:
+def prepare_error_series(responses: Counter, view: str, method: str) -> None:
     """Create the view's 500 series at zero, the first time the view and method are served.
 
     ``rate()`` and ``increase()`` count from a series' first sample, so the 500
@@ -64,11 +68,11 @@ class InFlightMiddleware:
     """Notes each request in flight and prepares its error series, for the full profile
     (the lean middleware does both itself)."""
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self._served: set[tuple[str, str]] = set()
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         thread = get_ident()
         IN_FLIGHT[thread] = (request, perf_counter())
         try:
@@ -84,7 +88,7 @@ class InFlightMiddleware:
         return response
 
 
-def active_metrics():
+def active_metrics() -> Any:  # django-prometheus is untyped
     """The ``Metrics`` instance of the profile in use (imported late: django_prometheus reads settings)."""
     from django.conf import settings
 
@@ -99,7 +103,7 @@ def active_metrics():
     return Metrics.get_instance()
 
 
-def record_timed_out_requests(metrics) -> int:
+def record_timed_out_requests(metrics: Any) -> int:
     """Count every request still in flight as a 500; returns how many. Called from worker_abort.
 
     ``metrics`` is the profile's ``Metrics`` instance; both profiles name the two metrics alike.
