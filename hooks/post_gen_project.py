@@ -1,13 +1,16 @@
-"""Give the chart's named templates the chart's own name.
+"""After baking: give the chart's named templates the chart's own name, and print the next steps.
 
 Cookiecutter copies ``chart/templates`` without rendering (it is Go template
-syntax, not Jinja), so the helpers there are written as ``"__chart__.fullname"``
+syntax, not Jinja), so the helpers there are written with a placeholder prefix
 and renamed here, as ``helm create`` would name them: helpers stay unique when
-the chart is used as a subchart. Standard library only.
+the chart is used as a subchart. The next steps are the commands of the baked
+README's "Run it" section, read from it, so the two never disagree.
+Standard library only.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -27,8 +30,22 @@ def namespace_helpers(templates: Path, chart_name: str) -> list[Path]:
     return changed
 
 
+def run_it_commands(readme: str) -> list[str]:
+    """The shell commands of the README's "Run it" section, in order."""
+    section = readme.split("\n## Run it\n", 1)[1].split("\n## ", 1)[0]
+    return [block.strip() for block in re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)]
+
+
+def next_steps(project: Path) -> str:
+    commands = run_it_commands((project / "README.md").read_text(encoding="utf-8"))
+    lines = [f"Baked {project.name}. Next steps (README.md, 'Run it'):", f"  cd {project.name}"]
+    lines += [f"  {command}" for command in commands]
+    return "\n".join(lines)
+
+
 def main(chart_name: str) -> int:
     namespace_helpers(Path("chart") / "templates", chart_name)
+    print(next_steps(Path.cwd()))
     return 0
 
 
