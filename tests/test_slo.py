@@ -124,7 +124,7 @@ def test_shipped_unit_tests_are_specific_to_the_baked_objectives(bake, tmp_path)
     """Negative control: the same promtool tests fail against rules for another objective."""
     project = bake()
     write_rules(prometheus_rule(project, {"slo": {"availabilityObjective": 99.99}}), tmp_path)
-    shutil.copy(project / "chart" / "tests" / "slo-alerts.test.yaml", tmp_path)
+    shutil.copy(project / "chart" / "rule-tests" / "slo-alerts.test.yaml", tmp_path)
     result = subprocess.run(
         [PROMTOOL, "test", "rules", "slo-alerts.test.yaml"], cwd=tmp_path, capture_output=True, text=True
     )

@@ -170,3 +170,30 @@ def test_aggregated_mode_restarts_its_metrics_process_when_it_dies(gunicorn):
     wait_until(lambda: is_open(port), timeout=30)
     assert responses(scrape(port), view="index") == 50, "the new process reads the same slot files"
     assert "The metrics aggregator (pid" in service.output()
+
+
+def test_the_helm_test_pods_command_passes_against_real_workers_and_fails_without_them(
+    gunicorn, served_project, baked_venv
+):
+    """The rendered `helm test` pod's command, run against gunicorn with its Service host and port made loopback's."""
+    import subprocess
+
+    from tests.support import helm
+    from tests.support.manifests import one
+
+    service = gunicorn(3)
+    values = {
+        "service": {"port": service.http_port},
+        "env": {"config": {"WEB_CONCURRENCY": 3, "METRICS_START_PORT": service.metrics_ports[0]}},
+    }
+    pod = one(helm.render(served_project / "chart", values), "Pod")
+    command = pod["spec"]["containers"][0]["command"]
+    assert command[:3] == ["python", "-m", f"{served_project.name}.health.check_ports"]
+    assert command[4:] == [str(port) for port in [service.http_port, *service.metrics_ports]]
+    local = [str(baked_venv / "bin/python"), *command[1:3], "127.0.0.1", *command[4:]]
+    passed = subprocess.run(local, cwd=served_project, capture_output=True, text=True, timeout=60)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert passed.stdout.count("ok  ") == 4
+    service.stop()
+    failed = subprocess.run(local, cwd=served_project, capture_output=True, text=True, timeout=60)
+    assert failed.returncode == 1 and failed.stdout.count("FAIL") == 4

@@ -47,7 +47,7 @@ def test_actionlint_would_catch_a_mistake(tmp_path):
         "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.nope }}\n"
     )
     result = subprocess.run([node, ACTIONLINT_RUNNER, package, broken], capture_output=True, text=True)
-    assert result.returncode == 1 and "property \"nope\" is not defined" in result.stdout
+    assert result.returncode == 1 and 'property "nope" is not defined' in result.stdout
 
 
 @pytest.mark.parametrize("which", ["baked", "template"])

@@ -16,6 +16,8 @@ Hooks, in the order gunicorn runs them:
 - worker_abort (worker killed by the timeout): count its request as the 500 its client gets.
 """
 
+from __future__ import annotations
+
 import os
 import signal
 import subprocess

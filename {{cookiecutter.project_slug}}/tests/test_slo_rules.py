@@ -1,6 +1,6 @@
 """The chart's SLO rules, rendered by Helm and checked by promtool (Debian package `prometheus`).
 
-`chart/tests/*.test.yaml` are promtool unit tests generated for this service's
+`chart/rule-tests/*.test.yaml` are promtool unit tests generated for this service's
 objectives; they read the rules from a `rules.yaml` written next to them here.
 """
 
@@ -52,7 +52,7 @@ def test_rules_pass_promtool_check(rules_dir):
 
 
 @needs_promtool
-@pytest.mark.parametrize("unit_test", sorted(CHART.glob("tests/*.test.yaml")), ids=lambda path: path.name)
+@pytest.mark.parametrize("unit_test", sorted(CHART.glob("rule-tests/*.test.yaml")), ids=lambda path: path.name)
 def test_promtool_unit_tests(rules_dir, unit_test):
     shutil.copy(unit_test, rules_dir / unit_test.name)
     result = subprocess.run(
@@ -63,7 +63,8 @@ def test_promtool_unit_tests(rules_dir, unit_test):
 
 
 def test_unit_tests_are_shipped():
-    assert {path.name for path in CHART.glob("tests/*.test.yaml")} == {"slo-alerts.test.yaml", "slo-budget.test.yaml"}
+    shipped = {path.name for path in CHART.glob("rule-tests/*.test.yaml")}
+    assert shipped == {"slo-alerts.test.yaml", "slo-budget.test.yaml"}
 
 
 def expressions(values: dict) -> str:
