@@ -9,7 +9,7 @@ import pytest
 
 from tests.support import helm
 from tests.support.manifests import dashboard_configmap, one
-from tests.support.promql import selectors
+from tests.support.promql import grafana_query, selectors
 
 # Labels Prometheus (or prometheus-operator) attaches to every target, not the service.
 TARGET_LABELS = {"namespace", "job", "pod", "service", "endpoint", "instance"}
@@ -37,10 +37,6 @@ print(json.dumps({s.name: sorted(s.labels) for m in REGISTRY.collect() for s in 
 """
 
 
-def grafana_to_promql(query: str) -> str:
-    return query.replace("$namespace", "ns").replace("$job", "svc").replace("$__rate_interval", "5m")
-
-
 @pytest.mark.parametrize("profile", ["lean", "full"])
 def test_profile_exports_every_series_the_rules_and_dashboard_select(bake, baked_venv, profile):
     project = bake(metrics_profile=profile)
@@ -55,7 +51,7 @@ def test_profile_exports_every_series_the_rules_and_dashboard_select(bake, baked
     recorded = {rule["record"] for rule in rules if "record" in rule}
     dashboard = json.loads(dashboard_configmap(docs)["data"]["slo.json"])
     expressions = [rule["expr"] for rule in rules] + [
-        grafana_to_promql(target["expr"]) for panel in dashboard["panels"] for target in panel["targets"]
+        grafana_query(target["expr"], "ns", "svc") for panel in dashboard["panels"] for target in panel["targets"]
     ]
 
     needed: dict[str, set[str]] = {}

@@ -16,6 +16,7 @@ from cloudcoil.models.prometheus_operator.v1 import PrometheusRule
 from tests.support import helm
 from tests.support.manifests import dashboard_configmap, one
 from tests.support.prometheus import PROMTOOL
+from tests.support.promql import grafana_query
 
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package 'prometheus')")
 
@@ -143,7 +144,7 @@ def dashboard_queries(dashboard: dict) -> list[str]:
 
 def as_promql(query: str) -> str:
     """A Grafana query with its variables filled in, as Grafana sends it."""
-    return query.replace("$namespace", "slo").replace("$job", "orders-service").replace("$__rate_interval", "5m")
+    return grafana_query(query, "slo", "orders-service")
 
 
 def test_dashboard_ships_as_a_configmap_grafana_picks_up(bake):

@@ -18,6 +18,7 @@ import pytest
 from tests.support.deployment import FAULTS_SETTINGS
 from tests.support.load import Stream
 from tests.support.manifests import dashboard_configmap, one
+from tests.support.promql import grafana_query
 
 pytestmark = pytest.mark.e2e
 
@@ -88,9 +89,7 @@ def test_every_dashboard_query_runs_on_the_live_server(deployed, report):
     answered = {}
     for panel in dashboard["panels"]:
         for target in panel["targets"]:
-            query = (
-                target["expr"].replace("$namespace", "e2e").replace("$job", d.job).replace("$__rate_interval", "30s")
-            )
+            query = grafana_query(target["expr"], "e2e", d.job, rate_interval="30s")
             answered[panel["title"]] = answered.get(panel["title"], 0) + len(d.prometheus.query(query))
     report(f"dashboard panels with data: {sum(1 for n in answered.values() if n)} of {len(answered)}")
     for title in (

@@ -64,7 +64,7 @@ class Process:
 
     def __init__(self, argv: list, cwd: Path, env: dict, log: Path) -> None:
         self.log_path = log
-        self._log = open(log, "wb")  # noqa: SIM115  closed in stop()
+        self._log = open(log, "wb")
         self.popen = subprocess.Popen(
             argv, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )

@@ -21,3 +21,8 @@ def selectors(expression: str) -> list[tuple[str, set[str]]]:
 
     walk(promql_parser.parse(expression))
     return found
+
+
+def grafana_query(query: str, namespace: str, job: str, rate_interval: str = "5m") -> str:
+    """A dashboard query with its variables filled in, as Grafana sends it to Prometheus."""
+    return query.replace("$namespace", namespace).replace("$job", job).replace("$__rate_interval", rate_interval)

@@ -10,13 +10,13 @@ from {{ cookiecutter.project_slug }}.health.check_ports import main
 
 
 class Answers(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802  the name http.server calls
+    def do_GET(self) -> None:  # the name http.server calls
         body = {"/healthz": b"ok", "/metrics": b"# TYPE python_info gauge\npython_info 1.0\n"}.get(self.path, b"")
         self.send_response(200 if body else 404)
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002  http.server's parameter name
+    def log_message(self, format: str, *args: object) -> None:  # http.server's signature
         return
 
 

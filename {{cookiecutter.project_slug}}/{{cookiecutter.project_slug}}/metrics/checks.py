@@ -1,14 +1,13 @@
 """``manage.py check`` explains a metrics set-up that would silently break scraping."""
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from {{ cookiecutter.project_slug }}.metrics.ports import PER_WORKER, port_range_problems
+from {{ cookiecutter.project_slug }}.metrics.ports import PER_WORKER, ephemeral_port_range, port_range_problems
 
 # What Django passes a check: the apps to check, or None for all of them.
 AppConfigs = Sequence[AppConfig] | None
@@ -108,18 +107,6 @@ def check_fault_injection_is_off(app_configs: AppConfigs, **kwargs: Any) -> list
             )
         ]
     return []
-
-
-EPHEMERAL_PORT_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
-
-
-def ephemeral_port_range() -> tuple[int, int]:
-    """The ports the kernel hands to outgoing connections (Linux's default if it cannot say)."""
-    try:
-        low, high = (int(part) for part in EPHEMERAL_PORT_RANGE.read_text().split())
-    except (OSError, ValueError):
-        return 32768, 60999
-    return low, high
 
 
 @register(Tags.compatibility)

@@ -12,6 +12,7 @@ django_prometheus: that would freeze its settings before Django loads them.
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -68,3 +69,15 @@ def port_range_problems(ports: object, http: int) -> list[str]:
     if http in ports:
         problems.append(f"HTTP_PORT={http} lies inside the metrics ports {first}..{last}")
     return problems
+
+
+EPHEMERAL_PORT_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def ephemeral_port_range() -> tuple[int, int]:
+    """The ports the kernel hands to outgoing connections (Linux's default if it cannot say)."""
+    try:
+        low, high = (int(part) for part in EPHEMERAL_PORT_RANGE.read_text().split())
+    except (OSError, ValueError):
+        return 32768, 60999
+    return low, high

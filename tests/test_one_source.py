@@ -1,0 +1,67 @@
+"""Rules that must exist in several languages, read from every copy and proven to agree.
+
+The port limits live in the hook (Python, standard library only), the service
+(metrics/ports.py), the chart's schema (JSON Schema) and its ports helper (Go
+template); the histogram bound's spelling lives in the Python client, the chart's SLO
+helper (Go template) and the promtool test template (Jinja).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+
+import pytest
+from prometheus_client.utils import floatToGoString
+
+from hooks import pre_gen_project as hook
+from tests.support import helm
+from tests.support.manifests import one
+from tests.support.paths import REPO
+
+SERVICE = REPO / "{{cookiecutter.project_slug}}"
+LIMITS = ("MIN_PORT", "MAX_PORT", "MAX_WORKERS")
+
+
+def module_constants(path) -> dict[str, object]:
+    """Module-level NAME = literal assignments, read without importing (the module needs Django)."""
+    constants = {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    constants[target.id] = node.value.value
+    return constants
+
+
+def test_port_and_worker_limits_agree_in_hook_service_schema_helper_and_prompts():
+    from_hook = {name: getattr(hook, name) for name in LIMITS}
+    service = module_constants(SERVICE / "{{cookiecutter.project_slug}}" / "metrics" / "ports.py")
+    assert {name: service[name] for name in LIMITS} == from_hook
+
+    schema = json.loads((SERVICE / "chart" / "values.schema.json").read_text())
+    port = schema["definitions"]["port"]
+    workers = schema["properties"]["env"]["properties"]["config"]["properties"]["WEB_CONCURRENCY"]
+    assert (port["minimum"], port["maximum"]) == (from_hook["MIN_PORT"], from_hook["MAX_PORT"])
+    assert (workers["minimum"], workers["maximum"]) == (1, from_hook["MAX_WORKERS"])
+
+    helper = (SERVICE / "chart" / "templates" / "_ports.tpl").read_text()
+    assert re.findall(r"past (\d+);", helper) == [str(from_hook["MAX_PORT"])]
+    assert re.findall(r"\(sub (\d+) \$workers\)", helper) == [str(from_hook["MAX_PORT"] + 1)]
+    assert re.findall(r"gt \$end (\d+)", helper) == [str(from_hook["MAX_PORT"] + 1)]
+
+    prompts = json.loads((REPO / "cookiecutter.json").read_text())["__prompts__"]
+    assert f"1-{from_hook['MAX_WORKERS']})" in prompts["web_concurrency"]
+    assert f"({from_hook['MIN_PORT']}-{from_hook['MAX_PORT']})" in prompts["http_port"]
+
+
+@pytest.mark.parametrize("threshold", ["0.005", "0.1", "0.3", "1", "2.5", "10"])
+def test_the_latency_bucket_bound_is_spelled_alike_by_client_chart_and_promtool_tests(bake, threshold):
+    """A rule or test that spells the bound differently from the client would select no series."""
+    python_client = floatToGoString(float(threshold))
+    project = bake(slo_latency_threshold_seconds=threshold)
+    rule = one(helm.render(project / "chart", {}), "PrometheusRule")
+    assert f'le=\\"{python_client}\\"' in json.dumps(rule), "the chart's _slo.tpl spelling"
+    unit_test = (project / "chart" / "rule-tests" / "slo-alerts.test.yaml").read_text()
+    assert f'le="{python_client}"' in unit_test, "the promtool test template's spelling"
