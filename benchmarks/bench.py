@@ -450,10 +450,29 @@ def lean_overhead_us(inprocess: dict, instructions: dict | None) -> float:
     return round(instructions["lean"]["overhead_instructions"] * us_per_instruction, 1)
 
 
+def report_instructions(instructions: dict | None, stamp: str, output: Path) -> int:
+    if instructions is None:
+        print("benchmarks/run: --instructions-only needs valgrind (Debian package 'valgrind')", file=sys.stderr)
+        return 1
+    output.parent.mkdir(parents=True, exist_ok=True)
+    report = {"when": stamp, "machine": machine(), "instructions": instructions}
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print("| setup | instructions per request | over bare |\n|---|---|---|")
+    for name, figures in instructions.items():
+        print(f"| {name} | {figures['instructions_per_request']:,} | {figures['overhead_instructions']:,} |")
+    print(f"\nJSON: {output}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny runs: checks the benchmark works, not the figures")
     parser.add_argument("--output", type=Path, help="JSON file to write (default benchmarks/results/<time>.json)")
+    parser.add_argument(
+        "--instructions-only",
+        action="store_true",
+        help="only instructions per request under callgrind (about 10 minutes; other load cannot disturb it)",
+    )
     args = parser.parse_args()
     run = QUICK_RUN if args.quick else FULL_RUN
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -464,6 +483,8 @@ def main() -> int:
         variants = bake_variants(workdir / "bakes")
         venv = baked_virtualenv(variants["lean"].project)
         prepare(venv, variants, workdir)
+        if args.instructions_only:
+            return report_instructions(measure_instructions(venv, variants, workdir, FULL_RUN), stamp, output)
         print("measuring in-process CPU per request ...", file=sys.stderr)
         inprocess = measure_inprocess(venv, variants, workdir, run)
         print("counting instructions per request under callgrind ...", file=sys.stderr)

@@ -63,7 +63,7 @@ def test_the_dockerfile_reads_the_answers(project):
     assert re.findall(r"\bHTTP_PORT=(\S+)", dockerfile) == ["8123"]
     assert re.findall(r"\bWEB_CONCURRENCY=(\S+)", dockerfile) == ["7"]
     assert re.findall(r"\bMETRICS_START_PORT=(\S+)", dockerfile) == ["9311"]
-    assert re.findall(r"^EXPOSE (.+)$", dockerfile, flags=re.MULTILINE) == ["8123"]
+    assert re.findall(r"^EXPOSE (.+)$", dockerfile, flags=re.MULTILINE) == ["8123 9311-9317"]  # 7 workers
 
 
 def test_promql_reads_the_answers(project):
