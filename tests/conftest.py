@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support import helm
 from tests.support.deployment import deploy
 from tests.support.processes import Gunicorn, baked_virtualenv, port_config, production_env
 from tests.support.prometheus import PROMETHEUS
@@ -49,6 +51,21 @@ def served_project(bake, baked_venv, tmp_path_factory) -> Path:
     for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
         subprocess.run([baked_venv / "bin/python", "manage.py", *command], cwd=project, env=env, check=True)
     return project
+
+
+@pytest.fixture(scope="session")
+def rendered(bake):
+    """rendered(context, values) -> (project, manifests): each bake and value set rendered once a session."""
+    cache: dict = {}
+
+    def _render(context: dict, values: dict) -> tuple[Path, list[dict]]:
+        key = (json.dumps(context, sort_keys=True), json.dumps(values, sort_keys=True))
+        if key not in cache:
+            project = bake(**context)
+            cache[key] = (project, helm.render(project / "chart", values))
+        return cache[key]
+
+    return _render
 
 
 @pytest.fixture

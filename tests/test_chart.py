@@ -1,39 +1,18 @@
-"""The baked Helm chart, rendered by real Helm and checked against Kubernetes' and prometheus-operator's schemas."""
+"""The baked Helm chart's objects, rendered by real Helm and checked against Kubernetes' and prometheus-operator's
+schemas; its ports are in test_chart_ports.py, its cluster shapes in test_chart_clusters.py."""
 
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-from pathlib import Path
 
 import kubernetes_validate
 import pytest
 from cloudcoil.models.prometheus_operator.v1 import ServiceMonitor
 
 from tests.support import helm
+from tests.support.chart_values import BAKES, KUBERNETES_VERSION, cases
 from tests.support.manifests import app_container, env_configmap, one
 
-KUBERNETES_VERSION = "1.33"
-# IANA service names, which Kubernetes requires of port names.
-PORT_NAME = re.compile(r"^(?=.*[a-z])(?!.*--)[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-
-BAKES = {
-    "one-worker": {"web_concurrency": "1"},
-    "default": {},
-    "five-workers": {"web_concurrency": "5", "metrics_start_port": "9200", "http_port": "8080"},
-    "twelve-workers": {"web_concurrency": "12", "metrics_start_port": "20000", "http_port": "8000"},
-    "aggregated": {"metrics_mode": "aggregated"},
-}
-# Values a user sets at install time on the default bake.
-OVERRIDES = {
-    "start-30000": {"env": {"config": {"METRICS_START_PORT": 30000}}},
-    "twelve-ending-at-65535": {"env": {"config": {"WEB_CONCURRENCY": 12, "METRICS_START_PORT": 65524}}},
-    "http-above-range": {"env": {"config": {"WEB_CONCURRENCY": 2, "METRICS_START_PORT": 8000, "HTTP_PORT": 8002}}},
-    "aggregated-sixteen-workers": {"env": {"config": {"METRICS_MODE": "aggregated", "WEB_CONCURRENCY": 16}}},
-    # One port in use, so a start port a per-worker range would run past 65535 with is fine.
-    "aggregated-at-65535": {"env": {"config": {"METRICS_MODE": "aggregated", "METRICS_START_PORT": 65535}}},
-}
 REJECTED = {
     "zero-workers": ({"WEB_CONCURRENCY": 0}, "at '/env/config/WEB_CONCURRENCY': minimum: got 0, want 1"),
     "workers-not-integer": ({"WEB_CONCURRENCY": "four"}, "at '/env/config/WEB_CONCURRENCY': got string, want integer"),
@@ -84,97 +63,6 @@ REJECTED_VALUES = {
     "typo-in-dashboard": ({"dashboard": {"label": {}}}, "'label' not allowed"),
     "typo-in-env": ({"env": {"secretkey": "x"}}, "'secretkey' not allowed"),
 }
-
-
-def cases() -> list:
-    bakes = [pytest.param(context, {}, id=f"bake-{name}") for name, context in BAKES.items()]
-    overrides = [pytest.param({}, values, id=f"values-{name}") for name, values in OVERRIDES.items()]
-    return bakes + overrides
-
-
-def effective_config(project: Path, values: dict) -> dict:
-    """env.config as Helm will see it: the chart defaults, then the user's values."""
-    import yaml
-
-    defaults = yaml.safe_load((project / "chart" / "values.yaml").read_text())["env"]["config"]
-    return {**defaults, **values.get("env", {}).get("config", {})}
-
-
-@pytest.fixture(scope="module")
-def rendered(bake):
-    cache: dict = {}
-
-    def _render(context: dict, values: dict) -> tuple[Path, list[dict]]:
-        key = (json.dumps(context, sort_keys=True), json.dumps(values, sort_keys=True))
-        if key not in cache:
-            project = bake(**context)
-            cache[key] = (project, helm.render(project / "chart", values))
-        return cache[key]
-
-    return _render
-
-
-def service_ports(project: Path, venv: Path, environment: dict) -> list[int]:
-    """The ports the service itself derives from this environment: the one source of truth."""
-    code = f"from {project.name}.metrics.ports import metrics_port_range; print(list(metrics_port_range()))"
-    result = subprocess.run(
-        [venv / "bin/python", "-c", code], cwd=project, env=environment, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-@pytest.mark.parametrize(("context", "values"), cases())
-def test_deployment_service_and_servicemonitor_agree_with_the_service_on_every_port(
-    rendered, baked_venv, context, values
-):
-    project, docs = rendered(context, values)
-    configmap = env_configmap(docs)
-    # The service, given the container's environment, says which ports its workers bind.
-    ports = service_ports(project, baked_venv, configmap["data"])
-    config = effective_config(project, values)
-    if config["METRICS_MODE"] == "aggregated":  # one port per pod, whatever the worker count
-        expected = {"metrics": ports[0]}
-    else:
-        expected = {f"metrics-{worker}": port for worker, port in enumerate(ports, start=1)}
-        assert len(expected) == int(config["WEB_CONCURRENCY"])
-
-    container_ports = {p["name"]: p["containerPort"] for p in app_container(docs)["ports"]}
-    service = one(docs, "Service")
-    service_ports_by_name = {p["name"]: p["port"] for p in service["spec"]["ports"]}
-    endpoints = [e["port"] for e in one(docs, "ServiceMonitor")["spec"]["endpoints"]]
-
-    assert container_ports.pop("http") == int(configmap["data"]["HTTP_PORT"])
-    assert container_ports == expected
-    assert {name: port for name, port in service_ports_by_name.items() if name != "http"} == expected
-    assert all(p["targetPort"] == p["name"] for p in service["spec"]["ports"])
-    assert endpoints == list(expected)
-
-
-@pytest.mark.parametrize(("context", "values"), cases())
-def test_port_names_and_numbers_obey_kubernetes_rules(rendered, context, values):
-    _, docs = rendered(context, values)
-    for ports in (app_container(docs)["ports"], one(docs, "Service")["spec"]["ports"]):
-        names = [p["name"] for p in ports]
-        assert len(names) == len(set(names)), "port names must be unique"
-        for port in ports:
-            assert len(port["name"]) <= 15 and PORT_NAME.match(port["name"]), port["name"]
-            assert 1 <= port.get("containerPort", port.get("port")) <= 65535
-
-
-@pytest.mark.parametrize(("context", "values"), cases())
-def test_every_env_config_key_reaches_the_container(rendered, context, values):
-    project, docs = rendered(context, values)
-    configmap = env_configmap(docs)
-    expected = {key: str(value) for key, value in effective_config(project, values).items()}
-    # Left empty in values.yaml, it becomes the Service's DNS names (tested on its own below).
-    assert expected.pop("DJANGO_ALLOWED_HOSTS") == ""
-    data = dict(configmap["data"])
-    assert data.pop("DJANGO_ALLOWED_HOSTS")
-    assert data == expected
-    env_from = app_container(docs)["envFrom"]
-    assert env_from[0] == {"configMapRef": {"name": configmap["metadata"]["name"]}}
-    assert "secretRef" in env_from[1], "the Secret comes last so that it wins on a clash"
 
 
 @pytest.mark.parametrize(("context", "values"), cases())
@@ -277,8 +165,18 @@ def test_helm_test_pod_checks_the_http_port_and_every_metrics_port(rendered):
     _, docs = rendered({}, {"env": {"config": {"WEB_CONCURRENCY": 3}}})
     pod = one(docs, "Pod")
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
-    script = pod["spec"]["containers"][0]["command"][2]
-    assert "http_port, *metrics_ports = [80,9100,9101,9102]" in script
+    command = pod["spec"]["containers"][0]["command"]
+    # The check is the service's own module (tests/test_workers.py runs it against real workers).
+    assert command == [
+        "python",
+        "-m",
+        "orders_service.health.check_ports",
+        "rel-orders-service",
+        "80",
+        "9100",
+        "9101",
+        "9102",
+    ]
     kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
 
 
@@ -303,13 +201,6 @@ def test_bad_values_are_rejected_with_a_clear_message(bake, config, message):
     with pytest.raises(helm.HelmFailed) as raised:
         helm.render(bake() / "chart", {"env": {"config": config}})
     assert message in str(raised.value)
-
-
-def test_notes_tell_how_many_targets_prometheus_will_scrape(bake):
-    text = helm.notes(bake() / "chart", {"replicaCount": 3})
-    assert "scrape 4 targets per pod\n(12 in all)" in text
-    assert "metrics-4: 9103" in text
-    assert "serviceMonitor.labels.release" in text
 
 
 @pytest.mark.parametrize(("values", "message"), REJECTED_VALUES.values(), ids=REJECTED_VALUES.keys())

@@ -13,10 +13,9 @@ import pytest
 from cloudcoil.models.prometheus_operator.v1 import PodMonitor, PrometheusRule, ServiceMonitor
 
 from tests.support import helm
-from tests.support.chart_values import AGGREGATED_WITH_ANNOTATIONS, EVERY_OPTIONAL_OBJECT
+from tests.support.chart_values import AGGREGATED_WITH_ANNOTATIONS, EVERY_OPTIONAL_OBJECT, KUBERNETES_VERSION
 from tests.support.helm import OPERATOR_APIS
 from tests.support.manifests import app_container, env_configmap, one
-from tests.test_chart import KUBERNETES_VERSION
 
 PODMONITOR_ONLY = {"serviceMonitor": {"enabled": False}, "podMonitor": {"enabled": True}}
 SHAPES = {

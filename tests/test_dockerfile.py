@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_chart import BAKES
+from tests.support.chart_values import BAKES
 
 
 def instructions(project: Path) -> list[str]:

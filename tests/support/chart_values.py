@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+import yaml
+
 # Every optional object on: ingress with TLS, autoscaling, a NetworkPolicy, a PodMonitor
 # in place of the ServiceMonitor.
 EVERY_OPTIONAL_OBJECT = {
@@ -23,3 +28,35 @@ AGGREGATED_WITH_ANNOTATIONS = {
     "scrapeAnnotations": True,
     "networkPolicy": {"enabled": True},
 }
+
+# Kubernetes version whose OpenAPI schemas kubernetes-validate checks the objects against.
+KUBERNETES_VERSION = "1.33"
+
+# Bakes of several shapes, and values a user sets at install time on the default bake.
+BAKES = {
+    "one-worker": {"web_concurrency": "1"},
+    "default": {},
+    "five-workers": {"web_concurrency": "5", "metrics_start_port": "9200", "http_port": "8080"},
+    "twelve-workers": {"web_concurrency": "12", "metrics_start_port": "20000", "http_port": "8000"},
+    "aggregated": {"metrics_mode": "aggregated"},
+}
+OVERRIDES = {
+    "start-30000": {"env": {"config": {"METRICS_START_PORT": 30000}}},
+    "twelve-ending-at-65535": {"env": {"config": {"WEB_CONCURRENCY": 12, "METRICS_START_PORT": 65524}}},
+    "http-above-range": {"env": {"config": {"WEB_CONCURRENCY": 2, "METRICS_START_PORT": 8000, "HTTP_PORT": 8002}}},
+    "aggregated-sixteen-workers": {"env": {"config": {"METRICS_MODE": "aggregated", "WEB_CONCURRENCY": 16}}},
+    # One port in use, so a start port a per-worker range would run past 65535 with is fine.
+    "aggregated-at-65535": {"env": {"config": {"METRICS_MODE": "aggregated", "METRICS_START_PORT": 65535}}},
+}
+
+
+def cases() -> list:
+    bakes = [pytest.param(context, {}, id=f"bake-{name}") for name, context in BAKES.items()]
+    overrides = [pytest.param({}, values, id=f"values-{name}") for name, values in OVERRIDES.items()]
+    return bakes + overrides
+
+
+def effective_config(project: Path, values: dict) -> dict:
+    """env.config as Helm will see it: the chart defaults, then the user's values."""
+    defaults = yaml.safe_load((project / "chart" / "values.yaml").read_text())["env"]["config"]
+    return {**defaults, **values.get("env", {}).get("config", {})}
