@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import helm
+from tests.support.background import BakedSuites
 from tests.support.deployment import deploy
 from tests.support.processes import Gunicorn, baked_virtualenv, port_config, production_env
 from tests.support.prometheus import PROMETHEUS
@@ -106,10 +107,36 @@ def deployed(served_project, baked_venv, tmp_path) -> Iterator:
 
 
 MEASUREMENTS = pytest.StashKey[list]()
+# The supported bakes whose own suites this session runs: name -> context (see tests/support/background.py).
+OWN_SUITES = pytest.StashKey[dict]()
+OWN_SUITE_TEST = "test_supported_combination_passes_its_own_tests"
 
 
 def pytest_configure(config) -> None:
     config.stash[MEASUREMENTS] = []
+    config.stash[OWN_SUITES] = {}
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """The baked suites run in the background from the session's start; their tests go last and collect them."""
+    own = [item for item in items if getattr(item, "originalname", None) == OWN_SUITE_TEST]
+    if own:
+        items[:] = [item for item in items if item not in own] + own
+        config.stash[OWN_SUITES] = {item.callspec.id: item.callspec.params["context"] for item in own}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def baked_suites(request) -> Iterator[BakedSuites | None]:
+    wanted = request.config.stash[OWN_SUITES]
+    if not wanted:
+        yield None
+        return
+    bake = request.getfixturevalue("bake")
+    suites = BakedSuites(request.getfixturevalue("baked_venv"))
+    for name, context in wanted.items():
+        suites.start(name, bake(**context), context)
+    yield suites
+    suites.close()
 
 
 @pytest.fixture

@@ -156,27 +156,10 @@ def test_supported_code_shape_type_checks_strictly(bake, baked_venv, shape, tmp_
     assert "Success: no issues found" in result.stdout
 
 
-# The answers the generated promtool unit tests depend on for what they prove: the objectives,
-# the threshold, the period, and how many targets a pod has. Worker count and names only relabel.
-PROMTOOL_SHAPE = ("slo_availability_target", "slo_latency_target", "slo_latency_threshold_seconds", "slo_period_days")
-PROMTOOL_SHAPES_RUN: set = set()
-
-
 @pytest.mark.parametrize("context", SUPPORTED.values(), ids=SUPPORTED.keys())
-def test_supported_combination_passes_its_own_tests(bake, baked_venv, context):
-    project = bake(**context)
-    # promtool's multi-day scenarios are the slowest part of a baked suite (10-30 s): each SLO
-    # shape runs them once here; the service's own CI runs them every time.
-    shape = (tuple(context.get(key) for key in PROMTOOL_SHAPE), context.get("metrics_mode") == "aggregated")
-    skip_promtool = ["-k", "not test_promtool_unit_tests"] if shape in PROMTOOL_SHAPES_RUN else []
-    PROMTOOL_SHAPES_RUN.add(shape)
-    result = subprocess.run(
-        [baked_venv / "bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *skip_promtool],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def test_supported_combination_passes_its_own_tests(baked_suites, request, context):
+    """Run in the background from the session's start (tests/support/background.py); this collects the result."""
+    result = baked_suites.result(request.node.callspec.id)
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"\b\d+ passed\b", result.stdout)
 

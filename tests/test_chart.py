@@ -4,6 +4,7 @@ schemas; its ports are in test_chart_ports.py, its cluster shapes in test_chart_
 from __future__ import annotations
 
 import json
+import re
 
 import kubernetes_validate
 import pytest
@@ -194,6 +195,9 @@ def test_chart_is_named_after_the_slug_in_kubernetes_spelling_with_namespaced_he
     assert 'define "billing-service.metricsPorts"' in (chart / "templates" / "_ports.tpl").read_text()
     assert 'define "billing-service.fullname"' in (chart / "templates" / "_helpers.tpl").read_text()
     assert "__chart__" not in "".join(p.read_text() for p in chart.rglob("*") if p.is_file())
+    # The hook renames quoted helper names: a template comment quoting one would be rewritten into nonsense.
+    comments = re.findall(r"\{\{/\*(.*?)\*/\}\}", "".join(p.read_text() for p in chart.glob("templates/*.tpl")), re.S)
+    assert comments and not [comment for comment in comments if '"billing-service.' in comment]
 
 
 @pytest.mark.parametrize(("config", "message"), REJECTED.values(), ids=REJECTED.keys())

@@ -11,7 +11,8 @@ recycle, a ``kill -9`` or a reload is no counter reset. Files are named
 Why not prometheus_client's own ``MultiProcessValue``: it names files by pid
 (one set per process ever started, read on every scrape), and every update
 takes a global lock, asks for the pid and looks the key up again; the
-template's benchmark counts 2.5 times the instructions per request for it. A
+template's benchmark counts about 18,000-23,000 more instructions per request
+for it than for these values. A
 slot never changes within a process, so ``SlotValue`` keeps the key's offset
 and writes the two doubles in place.
 """

@@ -1,0 +1,46 @@
+"""Each supported bake's own test suite, run in the background while the rest of the template suite runs.
+
+A baked suite is a separate pytest process that mostly waits on one core; the template
+suite's own tests mostly use the other. Runs go one at a time, at low CPU priority so the
+timing-sensitive end-to-end tests keep theirs; the tests that check them are moved to the
+end of the session and only collect each result.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+# The answers the generated promtool unit tests depend on for what they prove: the objectives,
+# the threshold, the period, and how many targets a pod has. Worker count and names only relabel.
+PROMTOOL_SHAPE = ("slo_availability_target", "slo_latency_target", "slo_latency_threshold_seconds", "slo_period_days")
+
+
+def promtool_shape(context: dict) -> tuple:
+    return tuple(context.get(key) for key in PROMTOOL_SHAPE), context.get("metrics_mode") == "aggregated"
+
+
+class BakedSuites:
+    def __init__(self, venv: Path) -> None:
+        self.venv = venv
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baked-suite")
+        self.runs: dict[str, Future] = {}
+        self.shapes_run: set = set()
+
+    def start(self, name: str, project: Path, context: dict) -> None:
+        # promtool's multi-day scenarios are the slowest part of a baked suite (10-30 s): each SLO
+        # shape runs them once here; the service's own CI runs them every time.
+        shape = promtool_shape(context)
+        skip_promtool = ["-k", "not test_promtool_unit_tests"] if shape in self.shapes_run else []
+        self.shapes_run.add(shape)
+        command = ["nice", "-n", "10", str(self.venv / "bin/python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        self.runs[name] = self.pool.submit(
+            subprocess.run, [*command, *skip_promtool], cwd=project, capture_output=True, text=True, timeout=600
+        )
+
+    def result(self, name: str) -> subprocess.CompletedProcess:
+        return self.runs[name].result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
