@@ -117,6 +117,7 @@ def pytest_configure(config) -> None:
     config.stash[OWN_SUITES] = {}
 
 
+@pytest.hookimpl(trylast=True)  # after -k / -m have deselected what will not run
 def pytest_collection_modifyitems(session, config, items) -> None:
     """The baked suites run in the background from the session's start; their tests go last and collect them."""
     own = [item for item in items if getattr(item, "originalname", None) == OWN_SUITE_TEST]
