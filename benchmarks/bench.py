@@ -37,10 +37,13 @@ from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
+from tests.support.environment import port_config, production_env
 from tests.support.load import burst
 from tests.support.paths import REPO
 from tests.support.ports import free_block, is_open
-from tests.support.processes import Gunicorn, baked_virtualenv, port_config, production_env, wait_until
+from tests.support.processes import Gunicorn
+from tests.support.venvs import baked_virtualenv
+from tests.support.waiting import wait_until
 
 HERE = Path(__file__).resolve().parent
 INPROCESS = ("bare", "lean-memory", "lean", "full", "multiprocess")

@@ -12,8 +12,10 @@ import pytest
 from tests.support import helm
 from tests.support.background import BakedSuites
 from tests.support.deployment import deploy
-from tests.support.processes import Gunicorn, baked_virtualenv, port_config, production_env
+from tests.support.environment import port_config, production_env
+from tests.support.processes import Gunicorn
 from tests.support.prometheus import PROMETHEUS
+from tests.support.venvs import baked_virtualenv
 
 
 @pytest.fixture(scope="session")

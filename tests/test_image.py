@@ -26,7 +26,7 @@ from tests.support import image as podman_image
 from tests.support.image import POD_LIKE, Container
 from tests.support.manifests import env_configmap, one
 from tests.support.ports import free_block, is_open
-from tests.support.processes import wait_until
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.image, pytest.mark.e2e]
 

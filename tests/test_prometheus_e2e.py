@@ -21,7 +21,7 @@ from tests.support.deployment import FAULTS_SETTINGS, NAIVE_JOB
 from tests.support.load import Stream, get
 from tests.support.manifests import one
 from tests.support.metrics import responses, scrape
-from tests.support.processes import wait_until
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

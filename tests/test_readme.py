@@ -11,7 +11,8 @@ import pytest
 from tests.support.load import get
 from tests.support.metrics import scrape
 from tests.support.ports import free_block
-from tests.support.processes import Process, wait_until
+from tests.support.processes import Process
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

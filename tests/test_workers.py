@@ -9,10 +9,12 @@ import time
 
 import pytest
 
+from tests.support.environment import port_config, production_env
 from tests.support.load import burst, get, get_json
 from tests.support.metrics import responses, scrape
 from tests.support.ports import free_block, is_open
-from tests.support.processes import Gunicorn, Process, port_config, production_env, wait_until
+from tests.support.processes import Gunicorn, Process
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

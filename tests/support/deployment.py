@@ -13,11 +13,13 @@ from pathlib import Path
 import yaml
 
 from tests.support import helm
+from tests.support.environment import production_env
 from tests.support.load import Stream
 from tests.support.manifests import app_container, env_configmap, one
 from tests.support.ports import free_block
-from tests.support.processes import Gunicorn, production_env, wait_until
+from tests.support.processes import Gunicorn
 from tests.support.prometheus import Prometheus, scrape_jobs_from_chart
+from tests.support.waiting import wait_until
 
 NAIVE_JOB = "naive-single-url"
 # Production settings plus the test-only /__fault__/ views (production refuses FAULT_INJECTION_VIEWS).

@@ -1,4 +1,4 @@
-"""Baked services as real processes: a cached virtualenv, gunicorn and runserver.
+"""Baked services as real processes: gunicorn, runserver, Prometheus, anything started for a test.
 
 Every process starts in its own session so that stopping it also stops the
 workers or autoreloader children it forked; ``stop()`` always ends in SIGKILL
@@ -8,55 +8,13 @@ for anything that ignored SIGTERM.
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from tests.support.environment import port_config, production_env
 from tests.support.ports import free_block, is_open
-from tests.support.venvs import cached_virtualenv
-
-
-def baked_virtualenv(project: Path) -> Path:
-    """A virtualenv with the baked requirements-dev.txt (which includes requirements.txt)."""
-    pins = [project / "requirements.txt", project / "requirements-dev.txt"]
-    return cached_virtualenv("baked-venv", project / "requirements-dev.txt", pinned_by=pins)
-
-
-def production_env(venv: Path, runtime_dir: Path, config: dict, **extra: str) -> dict:
-    """A pod's environment: ``config`` (what the chart's ConfigMap holds), its Secret, loopback binds."""
-    env = {
-        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-        "HOME": str(runtime_dir),
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "GUNICORN_ACCESS_LOG": "off",
-        # One control socket per run: gunicorn's default path is shared by every instance.
-        "GUNICORN_RUNTIME_DIR": str(runtime_dir),
-    }
-    env.update({key: str(value) for key, value in config.items()})
-    # Only ever reachable from this machine.
-    env.update(HTTP_BIND_ADDRESS="127.0.0.1", METRICS_BIND_ADDRESS="127.0.0.1")
-    env.update(extra)
-    return env
-
-
-def port_config(http_port: int, metrics_ports: range) -> dict:
-    return {"HTTP_PORT": http_port, "WEB_CONCURRENCY": len(metrics_ports), "METRICS_START_PORT": metrics_ports[0]}
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> float:
-    """Seconds until ``condition()`` held; raises TimeoutError after ``timeout``."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(f"condition not met within {timeout}s")
-        time.sleep(interval)
-    return time.monotonic() - started
+from tests.support.waiting import wait_until
 
 
 class Process:

@@ -12,7 +12,8 @@ import yaml
 
 from tests.support.manifests import app_container, one
 from tests.support.ports import free_block
-from tests.support.processes import Process, wait_until
+from tests.support.processes import Process
+from tests.support.waiting import wait_until
 
 PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")

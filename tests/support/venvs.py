@@ -32,3 +32,9 @@ def cached_virtualenv(prefix: str, install: Path, pinned_by: list[Path] | None =
         raise RuntimeError(f"installing {install.name} failed:\n{installed.stdout}{installed.stderr}")
     (venv / "ready").write_text(key)
     return venv
+
+
+def baked_virtualenv(project: Path) -> Path:
+    """A virtualenv with the baked requirements-dev.txt (which includes requirements.txt)."""
+    pins = [project / "requirements.txt", project / "requirements-dev.txt"]
+    return cached_virtualenv("baked-venv", project / "requirements-dev.txt", pinned_by=pins)
