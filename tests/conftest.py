@@ -45,6 +45,12 @@ def baked_venv(default_project) -> Path:
 
 
 @pytest.fixture(scope="session")
+def mypy_cache(tmp_path_factory) -> Path:
+    """One mypy cache for every bake: Django's stubs are analysed once (see tests/support/typecheck.py)."""
+    return tmp_path_factory.mktemp("mypy-cache")
+
+
+@pytest.fixture(scope="session")
 def served_project(bake, baked_venv, tmp_path_factory) -> Path:
     """The default bake, migrated and with static files collected, as the image would be."""
     project = bake()

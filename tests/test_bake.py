@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.paths import REPO
+from tests.support.typecheck import type_check
 
 SUPPORTED = {
     "defaults": {},
@@ -145,13 +146,8 @@ TYPED_SHAPES = (
 
 
 @pytest.mark.parametrize("shape", TYPED_SHAPES)
-def test_supported_code_shape_type_checks_strictly(bake, baked_venv, shape, tmp_path_factory):
-    project = bake(**SUPPORTED[shape])
-    # One cache for every bake: Django's stubs are analysed once, each bake's own code every time.
-    cache = tmp_path_factory.getbasetemp() / "mypy-cache"
-    result = subprocess.run(
-        [baked_venv / "bin/mypy", "--cache-dir", cache], cwd=project, capture_output=True, text=True, timeout=300
-    )
+def test_supported_code_shape_type_checks_strictly(bake, baked_venv, shape, mypy_cache):
+    result = type_check(bake(**SUPPORTED[shape]), baked_venv, mypy_cache)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success: no issues found" in result.stdout
 
