@@ -365,7 +365,7 @@ def measure_recycled_scrapes(venv: Path, variants: dict[str, Variant], workdir: 
 
 
 def slot_dir(service: Gunicorn) -> Path:
-    return next(Path(service.env["GUNICORN_RUNTIME_DIR"]).glob("*-metrics"))
+    return service.slot_directory
 
 
 def measure_boot(venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings) -> dict:
@@ -378,7 +378,9 @@ def measure_boot(venv: Path, variants: dict[str, Variant], workdir: Path, run: S
             started = time.monotonic()
             service = Gunicorn(variants["lean"].project, venv, env, http_port, metrics_ports, boot_dir)
             try:
-                wait_until(lambda ports=metrics_ports: all(is_open(p, 0.2) for p in ports), timeout=180, interval=0.02)
+                wait_until(
+                    lambda ports=metrics_ports: all(is_open(p, timeout=0.2) for p in ports), timeout=180, interval=0.02
+                )
                 seconds.append(time.monotonic() - started)
             finally:
                 service.stop()

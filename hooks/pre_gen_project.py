@@ -33,8 +33,31 @@ MAX_SLUG_LENGTH = 40
 MAX_NAME_LENGTH = 100
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-# Top-level names the baked project itself uses.
-PROJECT_NAMES = frozenset({"config", "tests", "test", "site", "manage", "gunicorn_conf"})
+# Top-level names the baked project itself uses, as modules or as directories beside the package.
+PROJECT_NAMES = frozenset(
+    {"config", "tests", "test", "site", "manage", "gunicorn_conf", "chart", "scripts", "staticfiles"}
+)
+# Django's contrib app labels: the service's app takes the slug as its label, and two apps
+# with one label stop every manage.py command ("Application labels aren't unique").
+DJANGO_APP_LABELS = frozenset(
+    {
+        "admin",
+        "admindocs",
+        "auth",
+        "contenttypes",
+        "flatpages",
+        "gis",
+        "humanize",
+        "messages",
+        "postgres",
+        "redirects",
+        "sessions",
+        "sitemaps",
+        "sites",
+        "staticfiles",
+        "syndication",
+    }
+)
 # Top-level import names of everything the baked requirements.txt and requirements-dev.txt
 # install, their dependencies and the virtualenv's own pip included. tests/test_hooks.py
 # checks this list against a virtualenv built from those pins, so a new dependency cannot
@@ -122,10 +145,29 @@ def validate_project_slug(slug: str) -> None:
             f" already imports; choose another name (reserved:"
             f" {', '.join(sorted(PROJECT_NAMES | REQUIREMENT_IMPORT_NAMES))})"
         )
+    if slug.endswith("_"):
+        raise InvalidAnswer(
+            f"project_slug={slug!r} ends in an underscore: the chart and image are named"
+            f" {slug.replace('_', '-')!r}, and Kubernetes names and image references must end in a"
+            " letter or digit (e.g. 'orders')"
+        )
+    if slug in DJANGO_APP_LABELS:
+        raise InvalidAnswer(
+            f"project_slug={slug!r} is the label of a Django contrib app, and the service's app"
+            " takes the slug as its label: choose another name (e.g. 'orders_service')"
+        )
     if slug in STANDARD_LIBRARY_NAMES:
         raise InvalidAnswer(
             f"project_slug={slug!r} is the name of a Python standard-library module, which the"
             " service's package would shadow: choose another name (e.g. 'orders_service')"
+        )
+
+
+def validate_description(text: str) -> None:
+    if any(not char.isprintable() for char in text):
+        raise InvalidAnswer(
+            f"description={text!r} is not allowed: write one line of printable text, with no line"
+            " breaks, tabs or control characters"
         )
 
 
@@ -218,6 +260,7 @@ def validate(answers: Mapping[str, object]) -> None:
     """Run every rule in the order a user reads the prompts."""
     validate_project_name(str(answers["project_name"]))
     validate_project_slug(str(answers["project_slug"]))
+    validate_description(str(answers["description"]))
     workers = parse_web_concurrency(answers["web_concurrency"])
     http_port = parse_port("http_port", answers["http_port"])
     start = parse_port("metrics_start_port", answers["metrics_start_port"])

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support.paths import REPO
 from tests.support.typecheck import type_check
@@ -23,7 +25,7 @@ SUPPORTED = {
     "quotes-and-backslash": {
         "project_name": 'Bob\'s "Quoted" Service',
         "project_slug": "quoted_service",
-        "description": 'Says "hi", it\'s \\ fine: café',
+        "description": 'Says "hi", it\'s \\ fine: café 🚀 𝔘 <tag> & ## Run it',
     },
     "python-3.13-image": {"python_version": "3.13"},
     "full-metrics-profile": {"metrics_profile": "full"},
@@ -91,6 +93,15 @@ UNSUPPORTED = {
         "slo_availability_target=' 99.9' is not allowed: write it plainly as 99.9",
     ),
     "start-port-with-sign": ({"metrics_start_port": "+9100"}, "metrics_start_port='+9100' is not allowed: write it"),
+    "slug-trailing-underscore": ({"project_slug": "orders_"}, "project_slug='orders_' ends in an underscore"),
+    "slug-django-admin": ({"project_slug": "admin"}, "project_slug='admin' is the label of a Django contrib app"),
+    "slug-django-auth": ({"project_slug": "auth"}, "project_slug='auth' is the label of a Django contrib app"),
+    "slug-is-the-chart-directory": ({"project_slug": "chart"}, "project_slug='chart' clashes with a package"),
+    "slug-is-the-scripts-directory": ({"project_slug": "scripts"}, "project_slug='scripts' clashes with a package"),
+    "description-of-two-lines": (
+        {"description": "One.\n## Run it\n```sh\nrm -rf ~\n```"},
+        "description='One.\\n## Run it\\n```sh\\nrm -rf ~\\n```' is not allowed: write one line of printable text",
+    ),
 }
 
 # Jinja left unrendered: cookiecutter variables anywhere; any Jinja-like braces outside the
@@ -122,6 +133,15 @@ def test_supported_combination_bakes_clean(bake, context):
         if COOKIECUTTER_SYNTAX.search(text) or (not braces_allowed and JINJA_SYNTAX.search(text)):
             leftovers.append(str(relative))
     assert leftovers == []
+
+
+def test_free_text_reads_back_unchanged_from_toml_and_yaml(bake):
+    """M6: an emoji once baked a surrogate pair (tojson), which TOML and YAML refuse."""
+    context = SUPPORTED["quotes-and-backslash"]
+    project = bake(**context)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    chart = yaml.safe_load((project / "chart" / "Chart.yaml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["description"] == chart["description"] == context["description"]
 
 
 @pytest.mark.parametrize("context", SUPPORTED.values(), ids=SUPPORTED.keys())

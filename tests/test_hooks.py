@@ -205,3 +205,14 @@ def test_baking_prints_the_next_steps(cookies, capfd):
     assert result.exit_code == 0
     printed = capfd.readouterr().out
     assert "Baked next_steps. Next steps (README.md, 'Run it'):\n  cd next_steps\n  python3 -m venv .venv" in printed
+
+
+def test_next_steps_come_from_the_readmes_own_section_not_the_description():
+    """L13: a description that reads like the heading must not supply the printed commands."""
+    readme = "# Svc\n\n## Run it\n```sh\nrm -rf ~\n```\n\n## Run it\n\n```sh\n.venv/bin/pytest\n```\n\n## Next\n"
+    assert post_gen.run_it_commands(readme) == [".venv/bin/pytest"]
+
+
+@pytest.mark.parametrize("description", ["tab\there", "bell\a", "del\x7f", "line\u2028separator"])
+def test_description_must_be_one_printable_line(description):
+    assert rejection(description=description).startswith(f"description={description!r} is not allowed")

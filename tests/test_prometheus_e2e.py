@@ -13,7 +13,6 @@ import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
@@ -217,5 +216,5 @@ def test_aggregated_mode_serves_one_exact_port_through_recycles_and_kill_9(deplo
 
 
 def aggregator_pid(d) -> int:
-    [pid_file] = Path(d.service.env["GUNICORN_RUNTIME_DIR"]).glob("*-metrics/aggregator.pid")
+    pid_file = d.service.slot_directory / "aggregator.pid"
     return int(pid_file.read_text())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import tempfile
 import time
 
 import pytest
@@ -57,7 +58,7 @@ def test_management_command_started_first_takes_no_port(gunicorn, served_project
     try:
         wait_until(lambda: "loaded" in shell.output(), timeout=30)
         assert [port for port in ports[1:] if is_open(port)] == [], "the shell bound a metrics port"
-        assert list(tmp_path.glob("*-metrics")) == [], "the shell touched the metrics slots"
+        assert list(tmp_path.glob("*-metrics*")) == [], "the shell touched the metrics slots"
         service = gunicorn(3)
         assert service.open_metrics_ports() == list(service.metrics_ports)
         assert shell.popen.poll() is None, "the shell should still be running alongside gunicorn"
@@ -83,6 +84,38 @@ def test_gunicorn_refuses_settings_that_break_per_worker_ports(gunicorn, args, m
     assert service.popen.wait(timeout=30) != 0
     assert f"refused to start: {message}" in service.output()
     assert [port for port in ports if is_open(port)] == []
+
+
+ENVIRONMENT_REFUSALS = {
+    "timeout-past-a-day": ({"GUNICORN_TIMEOUT": "99999999999"}, "GUNICORN_TIMEOUT='99999999999' is out of range"),
+    "timeout-not-a-number": ({"GUNICORN_TIMEOUT": "30s"}, "GUNICORN_TIMEOUT='30s' is not a whole number from 1"),
+    "negative-max-requests": ({"GUNICORN_MAX_REQUESTS": "-1"}, "GUNICORN_MAX_REQUESTS='-1' is out of range"),
+    "access-log-word": ({"GUNICORN_ACCESS_LOG": "maybe"}, "GUNICORN_ACCESS_LOG='maybe' is not one of on, off"),
+    "bind-address-hostname": ({"HTTP_BIND_ADDRESS": "example.com"}, "HTTP_BIND_ADDRESS='example.com' is not an IP"),
+    "dev-settings": (
+        {"DJANGO_SETTINGS_MODULE": "config.settings.dev"},
+        "DJANGO_SETTINGS_MODULE='config.settings.dev' is for manage.py on a developer's machine",
+    ),
+}
+
+
+@pytest.mark.parametrize(("env", "message"), ENVIRONMENT_REFUSALS.values(), ids=ENVIRONMENT_REFUSALS.keys())
+def test_every_variable_gunicorn_reads_is_refused_in_one_line(gunicorn, env, message):
+    service = gunicorn(1, wait=False, **env)
+    assert service.popen.wait(timeout=30) != 0
+    output = service.output()
+    assert [line for line in output.splitlines() if "refused" in line] == [
+        f"gunicorn.conf.py refused to start: {message}" + line.split(message, 1)[1]
+        for line in output.splitlines()
+        if message in line
+    ]
+    assert message in output and "Traceback" not in output
+
+
+def test_ipv6_bind_addresses_in_either_spelling(gunicorn):
+    service = gunicorn(1, HTTP_BIND_ADDRESS="::1", METRICS_BIND_ADDRESS="[::1]", wait=False)
+    wait_until(lambda: is_open(service.http_port, "::1") and is_open(service.metrics_ports[0], "::1"), timeout=60)
+    assert "Traceback" not in service.output()
 
 
 def test_worker_count_signals_are_reverted(gunicorn):
@@ -129,11 +162,76 @@ def test_a_second_gunicorn_with_the_same_environment_is_refused(gunicorn, baked_
     refusal = [line for line in second.output().splitlines() if line.startswith("gunicorn.conf.py refused")]
     assert refusal == [
         f"gunicorn.conf.py refused to start: another gunicorn (pid {first.pid}) already serves metrics from"
-        f" {first.env['GUNICORN_RUNTIME_DIR']}/{first.project.name}-metrics: stop it, or give this instance its own"
-        " GUNICORN_RUNTIME_DIR and its own HTTP_PORT and METRICS_START_PORT"
+        f" {first.slot_directory}: stop it, or give this instance its own GUNICORN_RUNTIME_DIR and its own"
+        " HTTP_PORT and METRICS_START_PORT. If that gunicorn was killed, its orphaned workers still hold the"
+        " directory: they exit within the graceful timeout, or stop them (pkill -f the service's gunicorn)"
     ]
     second.stop()
     assert first.open_metrics_ports() == first.metrics_ports, "the first instance kept every port"
+
+
+def test_the_slot_directory_is_private_holds_the_control_socket_and_goes_with_a_clean_stop(gunicorn):
+    # A short runtime directory: a Unix socket path holds at most 107 bytes (see the next test).
+    with tempfile.TemporaryDirectory(prefix="rt-", dir="/tmp") as runtime:
+        service = gunicorn(2, GUNICORN_RUNTIME_DIR=runtime)
+        directory = service.slot_directory
+        private_directory_lifecycle(service, directory)
+
+
+def test_a_runtime_directory_too_deep_for_a_socket_runs_without_one_and_says_why(gunicorn, tmp_path):
+    runtime = tmp_path / ("deep" * 20)
+    runtime.mkdir()
+    service = gunicorn(1, GUNICORN_RUNTIME_DIR=str(runtime))
+    assert f"gunicorn's control socket is off: {service.slot_directory}/gunicorn.ctl is longer than" in service.output()
+    assert "Control server error" not in service.output()
+    assert get(service.http_port, "/readyz") == 200
+
+
+def private_directory_lifecycle(service, directory):
+    assert directory.stat().st_mode & 0o777 == 0o700
+    assert (directory / "gunicorn.ctl").is_socket(), "the control socket is the instance's own"
+    assert not (directory.parent / "gunicorn.ctl").exists(), "nothing shared in the runtime directory"
+    os.kill(service.pid, signal.SIGTERM)
+    assert service.popen.wait(timeout=30) == 0
+    assert not directory.exists()
+
+
+def test_a_planted_slot_directory_is_refused_in_one_line_and_left_alone(gunicorn, baked_venv, served_project, tmp_path):
+    ports = free_block(2)
+    env = production_env(baked_venv, tmp_path, port_config(ports[0], ports[1:]))
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "id_ed25519").write_text("secret")
+    planted = tmp_path / f"{served_project.name}-metrics-{os.geteuid()}"
+    planted.symlink_to(victim)
+    service = Gunicorn(served_project, baked_venv, env, ports[0], ports[1:], tmp_path)
+    try:
+        assert service.popen.wait(timeout=30) != 0
+        refusal = [line for line in service.output().splitlines() if line.startswith("gunicorn.conf.py refused")]
+        assert refusal == [
+            f"gunicorn.conf.py refused to start: metrics slot directory {str(planted)!r} is a symlink or not a"
+            " directory: another user could have made or changed it, so it is not used; remove it if it is yours,"
+            " or set GUNICORN_RUNTIME_DIR to a directory only you can write (e.g. $XDG_RUNTIME_DIR)"
+        ]
+        assert "Traceback" not in service.output()
+        assert [path.name for path in victim.iterdir()] == ["id_ed25519"]
+    finally:
+        service.stop()
+
+
+def test_a_corrupt_slot_file_costs_no_request(gunicorn):
+    """H3: a replacement worker finds its slot's histogram file corrupt; it starts it clean and serves on."""
+    service = gunicorn(1)
+    assert burst(service.http_port, 20, concurrency=2) == [200] * 20
+    with open(service.slot_directory / "histogram_0.db", "r+b") as file:
+        file.write(b"\xff\xff\xff\x7f")
+    [worker] = service.worker_pids()
+    os.kill(worker, signal.SIGKILL)
+    wait_until(lambda: service.worker_pids() not in ([], [worker]) and service.open_metrics_ports(), timeout=30)
+    assert burst(service.http_port, 50, concurrency=2) == [200] * 50
+    assert responses(scrape(service.metrics_ports[0]), view="index") == 70, "the counters' file was intact"
+    assert get(service.http_port, "/readyz") == 200
+    assert "histogram_0.db cannot be read back" in service.output()
 
 
 def test_a_foreign_listener_on_a_slot_port_makes_the_pod_unready_until_it_leaves(gunicorn):

@@ -29,10 +29,12 @@ sys.path.insert(0, PROJECT_DIR)
 
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
-from config.env import env_int, env_str  # noqa: E402
+from config.env import env_choice, env_int  # noqa: E402
 
 from {{ cookiecutter.project_slug }}.metrics.ports import (  # noqa: E402
     PER_WORKER,
+    bind_address,
+    gunicorn_bind,
     http_port,
     metrics_bind_address,
     metrics_mode,
@@ -40,11 +42,13 @@ from {{ cookiecutter.project_slug }}.metrics.ports import (  # noqa: E402
     web_concurrency,
 )
 from {{ cookiecutter.project_slug }}.metrics.slots import (  # noqa: E402
+    CONTROL_SOCKET,
     RuntimeDirectoryUnusable,
     SlotDirectoryInUse,
+    SlotDirectoryNotOurs,
     claim_slot,
     hold_instance,
-    runtime_directory,
+    release_instance,
     slot_directory,
     start_fresh_gauges,
     write_aggregator_pid,
@@ -55,31 +59,48 @@ if TYPE_CHECKING:
     from gunicorn.config import Config
     from gunicorn.workers.base import Worker
 
+# Generous bounds that still fit every setting gunicorn hands to the kernel (a timeout of
+# 10**11 seconds overflowed a C int and crash-looped every worker).
+MAX_TIMEOUT_SECONDS = 24 * 3600
+MAX_REQUESTS = 10**9
+PRODUCTION_SETTINGS = "config.settings.production"
+# Settings that must never face a network: DEBUG pages, a public SECRET_KEY, no metrics ports.
+LOCAL_SETTINGS = ("config.settings.dev", "config.settings.test")
+
 # Fails fast in the master with one line naming the variable or directory, not a traceback.
 try:
     METRICS_PORTS = metrics_port_range()
     METRICS_MODE = metrics_mode()
     METRICS_ADDRESS = metrics_bind_address()
     WORKERS = web_concurrency()
-    RUNTIME_DIRECTORY = runtime_directory()
     SLOT_DIRECTORY = slot_directory()
+    bind = [gunicorn_bind(bind_address("HTTP_BIND_ADDRESS"), http_port())]
+    timeout = env_int("GUNICORN_TIMEOUT", 30, minimum=1, maximum=MAX_TIMEOUT_SECONDS)
+    graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 30, minimum=1, maximum=MAX_TIMEOUT_SECONDS)
+    max_requests = env_int("GUNICORN_MAX_REQUESTS", 0, minimum=0, maximum=MAX_REQUESTS)
+    max_requests_jitter = env_int("GUNICORN_MAX_REQUESTS_JITTER", 0, minimum=0, maximum=MAX_REQUESTS)
+    access_log = env_choice("GUNICORN_ACCESS_LOG", "on", choices=("on", "off"))
+    if os.environ.get("DJANGO_SETTINGS_MODULE", PRODUCTION_SETTINGS).strip() in LOCAL_SETTINGS:
+        raise ImproperlyConfigured(
+            f"DJANGO_SETTINGS_MODULE={os.environ['DJANGO_SETTINGS_MODULE']!r} is for manage.py on a developer's"
+            f" machine (DEBUG pages, a public SECRET_KEY): gunicorn runs {PRODUCTION_SETTINGS} (unset the variable)"
+        )
 except (ImproperlyConfigured, RuntimeDirectoryUnusable) as error:
     sys.exit(f"gunicorn.conf.py refused to start: {error}")
 
 wsgi_app = "config.wsgi:application"
-bind = [f"{env_str('HTTP_BIND_ADDRESS', '0.0.0.0')}:{http_port()}"]
 preload_app = False
-timeout = env_int("GUNICORN_TIMEOUT", 30, minimum=1)
-graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 30, minimum=1)
-max_requests = env_int("GUNICORN_MAX_REQUESTS", 0, minimum=0)
-max_requests_jitter = env_int("GUNICORN_MAX_REQUESTS_JITTER", 0, minimum=0)
-accesslog = "-" if env_str("GUNICORN_ACCESS_LOG", "on") == "on" else None
+accesslog = "-" if access_log == "on" else None
 errorlog = "-"
 
-# Heartbeat files and the control socket go to memory or a temp dir, so the
-# container works with a read-only root filesystem.
+# Heartbeat files go to memory, so the container works with a read-only root filesystem.
+# The control socket lives in the instance's own private slot directory: two services
+# sharing a temp directory each get their own, and nobody else can reach it.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
-control_socket = str(RUNTIME_DIRECTORY / "gunicorn.ctl")
+control_socket = str(SLOT_DIRECTORY / CONTROL_SOCKET)
+# A Unix socket path holds at most 107 bytes; past that gunicorn would log a bare error.
+MAX_SOCKET_PATH = 107
+control_socket_disable = len(os.fsencode(control_socket)) > MAX_SOCKET_PATH
 
 
 def design_violations(cfg: Config) -> list[str]:
@@ -112,12 +133,19 @@ def on_starting(server: Arbiter) -> None:
         try:
             # The descriptor lives on the arbiter: a reload re-reads this file, and the lock must outlive that.
             server.metrics_instance_lock = hold_instance(SLOT_DIRECTORY)
-        except SlotDirectoryInUse as error:
+        except (SlotDirectoryInUse, SlotDirectoryNotOurs, RuntimeDirectoryUnusable) as error:
             problems.append(str(error))
     for problem in problems:
         server.log.error("Refusing to start: %s", problem)
     if problems:
         sys.exit(f"gunicorn.conf.py refused to start: {problems[0]}")
+    if server.cfg.control_socket_disable and len(os.fsencode(control_socket)) > MAX_SOCKET_PATH:
+        server.log.warning(
+            "gunicorn's control socket is off: %s is longer than the %s bytes a Unix socket path may be;"
+            " a shorter GUNICORN_RUNTIME_DIR turns it on",
+            control_socket,
+            MAX_SOCKET_PATH,
+        )
     first, last = METRICS_PORTS[0], METRICS_PORTS[-1]
     server.log.info(
         "Metrics: %s mode, %s worker slots in %s, ports %s..%s", METRICS_MODE, WORKERS, SLOT_DIRECTORY, first, last
@@ -158,6 +186,9 @@ def on_exit(server: Arbiter) -> None:
     if process is not None and process.poll() is None:
         process.terminate()
         process.wait(timeout=10)
+    lock = getattr(server, "metrics_instance_lock", None)
+    if lock is not None:
+        release_instance(SLOT_DIRECTORY, lock)
 
 
 def nworkers_changed(server: Arbiter, new_value: int, old_value: int | None) -> None:

@@ -38,9 +38,9 @@ def free_block(size: int) -> range:
     raise RuntimeError(f"could not find {size} consecutive free ports in {LOWEST}..{high}")
 
 
-def is_open(port: int, timeout: float = 0.5) -> bool:
+def is_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+        with socket.create_connection((host, port), timeout=timeout):
             return True
     except OSError:
         return False

@@ -71,6 +71,11 @@ class Gunicorn(Process):
         env = production_env(venv, workdir, port_config(ports[0], ports[1:]), **extra)
         return cls(project, venv, env, ports[0], ports[1:], workdir, args)
 
+    @property
+    def slot_directory(self) -> Path:
+        """The instance's private slot directory (the baked metrics/slots.py names it for the user)."""
+        return Path(self.env["GUNICORN_RUNTIME_DIR"]) / f"{self.project.name}-metrics-{os.geteuid()}"
+
     def open_metrics_ports(self) -> list[int]:
         return [port for port in self.metrics_ports if is_open(port)]
 

@@ -1,16 +1,29 @@
 """Metric values live in the slot's files: they survive the process, and scrapes read them back."""
 
+import errno
+import os
 import signal
+import struct
 
 import pytest
 from prometheus_client import Counter, Gauge, Histogram, generate_latest, values
 
+from {{ cookiecutter.project_slug }}.metrics import durable
 from {{ cookiecutter.project_slug }}.metrics.durable import (
+    FAULTS,
     aggregated_registry,
     slot_registry,
     slot_value_class,
 )
-from {{ cookiecutter.project_slug }}.metrics.slots import Slot, claim_slot
+from {{ cookiecutter.project_slug }}.metrics.slots import Slot, claim_slot, degraded_notes
+
+
+@pytest.fixture(autouse=True)
+def no_faults_left_over():
+    """The fault record is per process; each test starts and leaves it empty."""
+    FAULTS.clear()
+    yield
+    FAULTS.clear()
 
 
 @pytest.fixture
@@ -115,3 +128,98 @@ def test_counts_survive_kill_9(tmp_path, python_process):
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=10)
     assert sample(aggregated_registry(tmp_path), "requests_total") == 10_000
+
+
+def corrupt_header(path, used: int = 0x7FFFFFFF) -> None:
+    """What ``printf '\\xff\\xff\\xff\\x7f' | dd of=<file> conv=notrunc`` does: a header claiming 2 GiB used."""
+    with open(path, "r+b") as file:
+        file.write(struct.pack("i", used))
+
+
+@pytest.mark.parametrize("used", [0x7FFFFFFF, -8, 3], ids=["beyond-the-file", "negative", "inside-the-header"])
+def test_a_corrupt_slot_file_starts_clean_and_the_worker_serves_on(tmp_path, in_slot, caplog, used):
+    in_slot(2)
+    Histogram("latency_seconds", "Latency.", registry=None).observe(0.1)
+    corrupt_header(tmp_path / "histogram_2.db", used)
+    slot = in_slot(2)  # the replacement worker of slot 2
+    latency = Histogram("latency_seconds", "Latency.", registry=None)
+    latency.observe(0.2)
+    assert sample(slot_registry(slot), "latency_seconds_count") == 1, "started again from zero"
+    assert "histogram_2.db cannot be read back" in caplog.text
+    assert FAULTS == {}, "a replaced file is not a standing fault"
+
+
+def test_a_corrupt_file_of_another_slot_is_left_out_of_the_scrape_not_the_whole_scrape(tmp_path, in_slot):
+    in_slot(0)
+    Counter("jobs", "Jobs done.", registry=None).inc(3)
+    in_slot(1)
+    Counter("jobs", "Jobs done.", registry=None).inc(4)
+    corrupt_header(tmp_path / "counter_1.db")
+    registry = aggregated_registry(tmp_path)
+    assert sample(registry, "jobs_total") == 3
+    assert sample(registry, "metrics_slot_faults", file="counter_1.db") == 1
+
+
+def test_a_slot_file_that_cannot_be_allocated_leaves_values_in_memory_and_says_so(tmp_path, in_slot, monkeypatch):
+    def disk_full(fd, offset, length):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", disk_full)
+    slot = in_slot(0)
+    jobs = Counter("jobs", "Jobs done.", registry=None)
+    jobs.inc(2)  # no exception reaches the request
+    assert jobs._value.get() == 2
+    assert "No space left on device" in FAULTS["counter_0.db"]
+    assert sample(slot_registry(slot), "metrics_slot_faults", file="counter_0.db") == 1
+    assert "new series of slot 0 are counted in memory only" in degraded_notes(tmp_path)[0]
+
+
+def test_a_full_disk_when_a_file_grows_is_an_error_not_sigbus(tmp_path, in_slot, monkeypatch):
+    slot = in_slot(0)
+    jobs = Counter("jobs", "Jobs done.", ["kind"], registry=None)
+    jobs.labels("first").inc()
+    refused = []
+
+    def disk_full(fd, offset, length):
+        refused.append(length)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", disk_full)
+    for kind in range(2000):  # about 200 KiB of keys: past the first 64 KiB the file must grow
+        jobs.labels(str(kind)).inc()
+    assert refused, "growing the file asked for its space first"
+    assert sample(slot_registry(slot), "jobs_total", kind="first") == 1
+    assert sample(slot_registry(slot), "metrics_slot_faults", file="counter_0.db") == 1
+
+
+def test_a_file_size_limit_never_fails_a_request(tmp_path, python_process):
+    """``ulimit -f 32``: every slot file is too large to create; the process counts on, in memory."""
+    worker = python_process(f"""
+        import resource
+        from pathlib import Path
+        from prometheus_client import Counter
+        from {{ cookiecutter.project_slug }}.metrics.durable import FAULTS, keep_values_in_slot
+        from {{ cookiecutter.project_slug }}.metrics.slots import claim_slot
+        resource.setrlimit(resource.RLIMIT_FSIZE, (32 * 1024, 32 * 1024))
+        keep_values_in_slot(claim_slot(Path({str(tmp_path)!r}), 1))
+        requests = Counter("requests", "Requests.")
+        requests.inc(5)
+        print(requests._value.get(), sorted(FAULTS), flush=True)
+    """)
+    assert worker.stdout.readline().strip() == "5.0 ['counter_0.db']"
+    assert worker.wait(timeout=30) == 0
+
+
+def test_slot_files_are_allocated_not_sparse(tmp_path, in_slot):
+    in_slot(0)
+    Counter("jobs", "Jobs done.", registry=None).inc()
+    stat = (tmp_path / "counter_0.db").stat()
+    assert stat.st_blocks * 512 >= stat.st_size, "every page of the mapped file has its disk space"
+
+
+def test_the_fault_metric_is_served_empty_when_all_is_well(tmp_path, in_slot):
+    slot = in_slot(0)
+    Counter("jobs", "Jobs done.", registry=None).inc()
+    assert b"metrics_slot_faults" in generate_latest(slot_registry(slot))
+    assert sample(slot_registry(slot), "metrics_slot_faults", file="counter_0.db") is None
+    assert durable.FAULTS is FAULTS

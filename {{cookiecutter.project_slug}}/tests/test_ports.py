@@ -2,6 +2,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from {{ cookiecutter.project_slug }}.metrics.ports import (
+    bind_address,
+    gunicorn_bind,
     http_port,
     metrics_mode,
     metrics_port_range,
@@ -62,3 +64,26 @@ def test_problems_of_a_hand_written_range():
     assert "consecutive" in port_range_problems(range(9100, 9110, 2), 8000)[0]
     assert "consecutive" in port_range_problems([9100, 9101], 8000)[0]
     assert "more than the 64 workers" in port_range_problems(range(10000, 10065), 8000)[0]
+
+
+@pytest.mark.parametrize(
+    ("given", "plain", "for_gunicorn"),
+    [
+        ("0.0.0.0", "0.0.0.0", "0.0.0.0:8000"),
+        ("127.0.0.1 ", "127.0.0.1", "127.0.0.1:8000"),
+        ("::", "::", "[::]:8000"),
+        ("[::]", "::", "[::]:8000"),
+        (" [::1] ", "::1", "[::1]:8000"),
+    ],
+)
+def test_bind_addresses_have_one_spelling_rule_for_both_variables(given, plain, for_gunicorn):
+    for name in ("HTTP_BIND_ADDRESS", "METRICS_BIND_ADDRESS"):
+        assert bind_address(name, {name: given}) == plain
+    assert gunicorn_bind(plain, 8000) == for_gunicorn
+
+
+@pytest.mark.parametrize("given", ["localhost", "0.0.0.0:80", "[::", "1.2.3"])
+def test_a_bind_address_that_is_no_ip_address_is_refused_quoted(given):
+    with pytest.raises(ImproperlyConfigured) as refused:
+        bind_address("METRICS_BIND_ADDRESS", {"METRICS_BIND_ADDRESS": given})
+    assert str(refused.value).startswith(f"METRICS_BIND_ADDRESS={given!r} is not an IP address: use one such as")

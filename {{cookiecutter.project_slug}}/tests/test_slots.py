@@ -7,11 +7,14 @@ import pytest
 
 from {{ cookiecutter.project_slug }}.metrics.slots import (
     SlotDirectoryInUse,
+    SlotDirectoryNotOurs,
     claim_slot,
     clear_problem,
     hold_instance,
     metrics_problems,
+    release_instance,
     report_problem,
+    slot_directory,
     start_fresh_gauges,
     try_claim,
     write_aggregator_pid,
@@ -34,6 +37,87 @@ def test_a_new_master_starts_from_an_empty_directory(tmp_path):
     (tmp_path / "slot-0.problem").write_text("old")
     os.close(hold_instance(tmp_path))
     assert sorted(path.name for path in tmp_path.iterdir()) == ["instance.lock"]
+
+
+def test_each_user_gets_a_slot_directory_of_their_own(tmp_path):
+    directory = slot_directory({"GUNICORN_RUNTIME_DIR": str(tmp_path)})
+    assert directory == tmp_path / f"{{ cookiecutter.project_slug }}-metrics-{os.geteuid()}"
+    os.close(hold_instance(directory))
+    assert directory.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_clean_shutdown_removes_the_slot_directory(tmp_path):
+    directory = tmp_path / "slots"
+    fd = hold_instance(directory)
+    (directory / "counter_0.db").write_bytes(b"")
+    (directory / "slot-0.lock").write_bytes(b"")
+    release_instance(directory, fd)
+    assert not directory.exists()
+
+
+def victims_directory(tmp_path):
+    """A directory of the user's own that an attacker would like the service to write or delete in."""
+    victim = tmp_path / "home"
+    victim.mkdir()
+    (victim / "id_ed25519").write_text("secret")
+    (victim / "subdirectory").mkdir()
+    return victim
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o755, 0o750, 0o701], ids=oct)
+def test_a_slot_directory_others_can_reach_is_refused(tmp_path, mode):
+    directory = tmp_path / "slots"
+    directory.mkdir()
+    directory.chmod(mode)
+    (directory / "counter_0.db").write_bytes(b"planted")
+    with pytest.raises(SlotDirectoryNotOurs, match=f"has mode {mode:04o}, not 0700"):
+        hold_instance(directory)
+    assert (directory / "counter_0.db").read_bytes() == b"planted", "nothing is deleted in a directory not ours"
+
+
+def test_a_slot_directory_of_another_owner_is_refused(tmp_path, monkeypatch):
+    directory = tmp_path / "slots"
+    directory.mkdir(mode=0o700)
+    owner = os.geteuid()
+    monkeypatch.setattr(os, "geteuid", lambda: owner + 1)
+    with pytest.raises(SlotDirectoryNotOurs, match=f"belongs to uid {owner}, not to this user"):
+        hold_instance(directory)
+
+
+def test_a_symlinked_slot_directory_is_never_followed(tmp_path):
+    victim = victims_directory(tmp_path)
+    (tmp_path / "slots").symlink_to(victim)
+    with pytest.raises(SlotDirectoryNotOurs, match="is a symlink or not a directory"):
+        hold_instance(tmp_path / "slots")
+    assert sorted(path.name for path in victim.iterdir()) == ["id_ed25519", "subdirectory"]
+
+
+@pytest.mark.parametrize(
+    "plant",
+    [
+        pytest.param(lambda directory, victim: (directory / "evil.txt").write_text("x"), id="stray-file"),
+        pytest.param(lambda directory, victim: (directory / "slot-1.lock").mkdir(), id="directory-as-lock"),
+        pytest.param(
+            lambda directory, victim: (directory / "counter_0.db").symlink_to(victim / "id_ed25519"),
+            id="symlinked-slot-file",
+        ),
+        pytest.param(
+            lambda directory, victim: (directory / "instance.lock").symlink_to(victim / "id_ed25519"),
+            id="symlinked-instance-lock",
+        ),
+    ],
+)
+def test_an_entry_the_service_never_writes_is_refused_and_nothing_is_deleted(tmp_path, plant):
+    victim = victims_directory(tmp_path)
+    directory = tmp_path / "slots"
+    directory.mkdir(mode=0o700)
+    (directory / "counter_1.db").write_bytes(b"kept")
+    plant(directory, victim)
+    with pytest.raises(SlotDirectoryNotOurs) as refused:
+        hold_instance(directory)
+    assert "\n" not in str(refused.value)
+    assert (directory / "counter_1.db").read_bytes() == b"kept"
+    assert (victim / "id_ed25519").read_text() == "secret"
 
 
 def test_workers_claim_the_lowest_free_slot(tmp_path):

@@ -6,15 +6,21 @@ database and whether its migrations are all applied, so a pod that cannot serve
 is taken out of the Service, and whether
 every metrics port is served: a port held by a foreign process, or a bad
 METRICS_BIND_ADDRESS, leaves requests uncounted, and an unready pod shows it.
+A fault in the slot files loses metric values, never requests, so readiness
+names it (``metrics_degraded``) and stays 200: taking every pod on a full disk
+out of the Service would turn a metrics fault into an outage.
 """
+
+from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from {{ cookiecutter.project_slug }}.metrics.durable import FAULTS
 from {{ cookiecutter.project_slug }}.metrics.ports import AGGREGATED
-from {{ cookiecutter.project_slug }}.metrics.slots import metrics_problems
+from {{ cookiecutter.project_slug }}.metrics.slots import degraded_notes, metrics_problems
 
 _migrated = False  # once every migration is applied, it stays so for the life of the process
 
@@ -44,9 +50,20 @@ def readiness(request: HttpRequest) -> HttpResponse:
     if unapplied:
         # Serving against an older schema fails requests at random; keep the pod out until migrate ran.
         return JsonResponse({"status": "unavailable", "database": "ok", "unapplied_migrations": unapplied}, status=503)
+    answer: dict[str, object] = {"status": "ok", "database": "ok"}
     directory = getattr(settings, "METRICS_SLOT_DIRECTORY", None)
     if directory is not None:  # only under gunicorn's production settings
         problems = metrics_problems(directory, aggregated=getattr(settings, "METRICS_MODE", None) == AGGREGATED)
         if problems:
             return JsonResponse({"status": "unavailable", "database": "ok", "metrics": problems}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+        degraded = metrics_degraded(directory)
+        if degraded:
+            answer["metrics_degraded"] = degraded
+    return JsonResponse(answer)
+
+
+def metrics_degraded(directory: Path) -> list[str]:
+    """Slot file faults: noted on disk by any worker, and this worker's own in case the disk refused the note."""
+    notes = degraded_notes(directory)
+    notes += [f"metrics file {name} failed ({cause})" for name, cause in FAULTS.items() if name not in str(notes)]
+    return notes

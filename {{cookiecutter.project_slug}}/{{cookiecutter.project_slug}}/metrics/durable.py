@@ -15,27 +15,118 @@ template's benchmark counts about 18,000-23,000 more instructions per request
 for it than for these values. A
 slot never changes within a process, so ``SlotValue`` keeps the key's offset
 and writes the two doubles in place.
+
+A fault in these files never reaches a request: a slot file that cannot be
+read back (corrupt, truncated) is logged and started afresh; one that cannot be
+created or grown (disk full, file-size limit, no permission) leaves the series
+counting in memory only, logged once with the file and the cause, shown by
+``/readyz`` and by ``metrics_slot_faults`` on the metrics port. File space is
+allocated before it is mapped, so a full disk is an error here, not a SIGBUS
+in the middle of a request.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import struct
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, values
 from prometheus_client.gc_collector import GCCollector
-from prometheus_client.metrics_core import Metric
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-from {{ cookiecutter.project_slug }}.metrics.slots import Slot
+from {{ cookiecutter.project_slug }}.metrics.slots import Slot, report_degraded
 
+logger = logging.getLogger(__name__)
 _VALUE_AND_TIMESTAMP = struct.Struct("dd").pack
+_INITIAL_SIZE = 1 << 16  # prometheus_client's own first size for these files
+
+
+class SlotFile(MmapedDict):
+    """prometheus_client's ``MmapedDict``, checked when opened and allocated before it is mapped.
+
+    ``MmapedDict`` grows its file with ``truncate``, which leaves a sparse file:
+    on a full disk the first write to a new page faults with SIGBUS and kills
+    the worker mid-request. ``posix_fallocate`` reserves the space first, so the
+    failure is an ``OSError`` at the moment a series is created, which the
+    caller can survive.
+    """
+
+    def __init__(self, filename: str) -> None:
+        fd = os.open(filename, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            if os.fstat(fd).st_size == 0:
+                os.posix_fallocate(fd, 0, _INITIAL_SIZE)
+        finally:
+            os.close(fd)
+        super().__init__(filename)
+        if not 8 <= self._used <= self._capacity:
+            self.close()
+            raise ValueError(f"its header claims {self._used} bytes used of {self._capacity}")
+
+    def _init_value(self, key: str) -> None:
+        encoded = len(key.encode("utf-8"))
+        needed = self._used + 4 + encoded + (8 - (encoded + 4) % 8) + 16
+        capacity = self._capacity
+        while needed > capacity:
+            capacity *= 2
+        if capacity != self._capacity:
+            os.posix_fallocate(self._f.fileno(), 0, capacity)
+        super()._init_value(key)
+
+
+def open_slot_file(path: Path) -> SlotFile:
+    """The slot file at ``path``; one that cannot be read back is logged and replaced by an empty one."""
+    try:
+        return SlotFile(str(path))
+    except OSError:
+        raise  # cannot be created or mapped at all: the caller keeps the values in memory
+    except Exception as error:  # struct.error, RuntimeError, UnicodeDecodeError, ValueError: corrupt
+        logger.error(
+            "Metrics file %s cannot be read back (%s: %s); it is replaced by an empty one, so this slot's"
+            " series in it start again from zero",
+            path,
+            type(error).__name__,
+            error,
+        )
+        path.unlink(missing_ok=True)
+        return SlotFile(str(path))
+
+
+class _MemoryOnly:
+    """Where a series' value goes when its slot file failed: counted, but only in this process."""
+
+    def __init__(self) -> None:
+        self._m = bytearray(16)
+
+
+# File name -> the cause, for the files of this process' slot that failed (see SlotValue).
+FAULTS: dict[str, str] = {}
+
+
+def record_fault(slot: Slot, path: Path, error: BaseException) -> None:
+    """Log a slot file's fault once, and leave a note for /readyz in any worker (if the disk lets us)."""
+    if path.name in FAULTS:
+        return
+    cause = f"{type(error).__name__}: {error}"
+    FAULTS[path.name] = cause
+    text = (
+        f"metrics file {path} failed ({cause}): new series of slot {slot.index} are counted in memory only,"
+        " lost when the worker exits, until the worker is replaced"
+    )
+    logger.error("%s", text)
+    try:
+        report_degraded(slot.directory, path.stem, text)
+    except OSError:
+        pass  # the same disk: the log line and the metrics port still say it
 
 
 def slot_value_class(slot: Slot, threaded: bool = False) -> type:
@@ -53,7 +144,7 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
     def file_for(typ: str, multiprocess_mode: str) -> MmapedDict:
         prefix = f"gauge_{multiprocess_mode}" if typ == "gauge" else typ
         if prefix not in files:
-            files[prefix] = MmapedDict(str(slot.directory / f"{prefix}_{slot.index}.db"))
+            files[prefix] = open_slot_file(slot.directory / f"{prefix}_{slot.index}.db")
         return files[prefix]
 
     class SlotValue:
@@ -72,10 +163,15 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
             **kwargs: Any,
         ) -> None:
             with lock:
-                self._file = file_for(typ, multiprocess_mode)
                 key = mmap_key(metric_name, name, labelnames, labelvalues, help_text)
-                self._value: float = self._file.read_value(key)[0]  # what the slot's previous holder left
-                self._offset = self._file._positions[key]
+                prefix = f"gauge_{multiprocess_mode}" if typ == "gauge" else typ
+                try:
+                    self._file: MmapedDict | _MemoryOnly = file_for(typ, multiprocess_mode)
+                    self._value: float = self._file.read_value(key)[0]  # what the slot's previous holder left
+                    self._offset = self._file._positions[key]
+                except Exception as error:  # no metrics fault may fail the request creating a series
+                    record_fault(slot, slot.directory / f"{prefix}_{slot.index}.db", error)
+                    self._file, self._value, self._offset = _MemoryOnly(), 0.0, 0
 
         def inc(self, amount: float) -> None:
             # Inlined, and the mapping looked up on every write: it is replaced when the file grows.
@@ -120,20 +216,59 @@ def keep_values_in_slot(slot: Slot, threaded: bool = False) -> None:
     values.ValueClass = slot_value_class(slot, threaded)
 
 
-def slot_files(directory: Path, index: int) -> list[str]:
-    return sorted(str(path) for path in directory.glob("*.db") if path.stem.rsplit("_", 1)[-1] == str(index))
+def slot_files(directory: Path, index: int | None = None) -> list[str]:
+    """The metric files of slot ``index``, or of every slot."""
+    paths = directory.glob("*.db")
+    return sorted(str(path) for path in paths if index is None or path.stem.rsplit("_", 1)[-1] == str(index))
+
+
+def readable(files: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The files prometheus_client can merge, and why each of the others cannot be."""
+    good, bad = [], {}
+    for name in files:
+        try:
+            MultiProcessCollector.merge([name], accumulate=True)
+        except Exception as error:  # corrupt, truncated or vanished: skip it, say so
+            bad[os.path.basename(name)] = f"{type(error).__name__}: {error}"
+        else:
+            good.append(name)
+    return good, bad
+
+
+def fault_metric(faults: dict[str, str]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "metrics_slot_faults",
+        "Slot files whose values are not all exported (corrupt, unreadable or not writable); see the log.",
+        labels=["file"],
+    )
+    for name in sorted(faults):
+        family.add_metric([name], 1)
+    return family
 
 
 class SlotCollector:
-    """The metrics of one slot, as its files hold them: predecessors' series included."""
+    """The metrics of one slot (or of all), as their files hold them: predecessors' series included.
 
-    def __init__(self, directory: Path, index: int) -> None:
+    A file that cannot be read is left out of the scrape, logged and counted in
+    ``metrics_slot_faults``; the rest are still served.
+    """
+
+    def __init__(self, directory: Path, index: int | None = None) -> None:
         self.directory, self.index = directory, index
 
-    def collect(self) -> Iterable[Metric]:
+    def collect(self) -> Iterator[Metric]:
         files = slot_files(self.directory, self.index)
-        metrics: Iterable[Metric] = MultiProcessCollector.merge(files, accumulate=True)
-        return metrics
+        faults = dict(FAULTS)
+        try:
+            metrics: Iterable[Metric] = MultiProcessCollector.merge(files, accumulate=True)
+        except Exception:  # the slow path: find the bad file, serve the others
+            files, unreadable = readable(files)
+            for name, cause in unreadable.items():
+                logger.error("Metrics file %s cannot be read for a scrape (%s); it is left out", name, cause)
+            faults.update(unreadable)
+            metrics = MultiProcessCollector.merge(files, accumulate=True)
+        yield from metrics
+        yield fault_metric(faults)
 
 
 def slot_registry(slot: Slot) -> CollectorRegistry:
@@ -149,6 +284,6 @@ def slot_registry(slot: Slot) -> CollectorRegistry:
 def aggregated_registry(directory: Path) -> CollectorRegistry:
     """Every slot's metrics summed, for the one metrics port of the aggregated mode (and its python_info)."""
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(directory))
+    registry.register(SlotCollector(directory))
     PlatformCollector(registry=registry)
     return registry

@@ -10,6 +10,7 @@ range and its rules cannot drift apart. Importing this module must not import
 django_prometheus: that would freeze its settings before Django loads them.
 """
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,8 +33,31 @@ def http_port(environ: Mapping[str, str] = os.environ) -> int:
     return env_int("HTTP_PORT", DEFAULT_HTTP_PORT, minimum=MIN_PORT, maximum=MAX_PORT, environ=environ)
 
 
+def bind_address(name: str, environ: Mapping[str, str] = os.environ) -> str:
+    """An IP address to bind, IPv4 or IPv6, the latter with or without brackets; returned plain.
+
+    One spelling rule for HTTP_BIND_ADDRESS and METRICS_BIND_ADDRESS: ``::``
+    and ``[::]`` both mean every IPv6 (and, dual-stack, IPv4) address.
+    """
+    value = env_str(name, "0.0.0.0", environ=environ)
+    text = value.strip()
+    plain = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        return str(ipaddress.ip_address(plain))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not an IP address: use one such as 0.0.0.0 (every IPv4 address),"
+            " :: (every address, dual-stack) or 127.0.0.1"
+        ) from None
+
+
+def gunicorn_bind(address: str, port: int) -> str:
+    """gunicorn's spelling of an address and port: IPv6 in brackets."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
 def metrics_bind_address(environ: Mapping[str, str] = os.environ) -> str:
-    return env_str("METRICS_BIND_ADDRESS", "0.0.0.0", environ=environ)
+    return bind_address("METRICS_BIND_ADDRESS", environ)
 
 
 def metrics_mode(environ: Mapping[str, str] = os.environ) -> str:

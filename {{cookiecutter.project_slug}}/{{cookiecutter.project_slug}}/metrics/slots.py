@@ -17,17 +17,26 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-SLOT_DIRECTORY_NAME = "{{ cookiecutter.project_slug }}-metrics"
+SLOT_DIRECTORY_PREFIX = "{{ cookiecutter.project_slug }}-metrics"
 INSTANCE_LOCK = "instance.lock"
+CONTROL_SOCKET = "gunicorn.ctl"
 PROBLEM_SUFFIX = ".problem"
+DEGRADED_SUFFIX = ".degraded"
 AGGREGATOR_PID = "aggregator.pid"
 CLAIM_POLL_SECONDS = 0.02
+# Every name this service ever writes in its slot directory. Anything else there was put by
+# someone else (or by a newer layout): the service refuses to start rather than guess.
+OWN_ENTRY = re.compile(
+    r"instance\.lock|gunicorn\.ctl|aggregator\.pid|slot-\d+\.lock|[a-z_]+_\d+\.db|[\w.-]+\.(?:problem|degraded|partial)"
+)
 
 
 class SlotDirectoryInUse(RuntimeError):
@@ -45,6 +54,10 @@ class RuntimeDirectoryUnusable(RuntimeError):
     """No writable directory for gunicorn's control socket and the metrics slots."""
 
 
+class SlotDirectoryNotOurs(RuntimeError):
+    """The slot directory, or something in it, could have been made or changed by another user."""
+
+
 def runtime_directory(environ: Mapping[str, str] = os.environ) -> Path:
     """GUNICORN_RUNTIME_DIR, else the temp directory: the pod's /tmp volume in Kubernetes.
 
@@ -60,17 +73,83 @@ def runtime_directory(environ: Mapping[str, str] = os.environ) -> Path:
             path = Path(tempfile.gettempdir())
         except FileNotFoundError:  # gettempdir found no directory it could write to
             raise RuntimeDirectoryUnusable(
-                f"no writable temporary directory (TMPDIR {environ.get('TMPDIR') or 'unset'}, /tmp, /var/tmp): {how}"
+                f"no writable temporary directory (TMPDIR {environ.get('TMPDIR') or 'unset'!r}, /tmp, /var/tmp): {how}"
             ) from None
     if not os.access(path, os.W_OK | os.X_OK):
         name = "GUNICORN_RUNTIME_DIR" if configured else "the temporary directory"
-        raise RuntimeDirectoryUnusable(f"{name} {path} is not writable: {how}")
+        raise RuntimeDirectoryUnusable(f"{name} {str(path)!r} is not writable: {how}")
     return path
 
 
 def slot_directory(environ: Mapping[str, str] = os.environ) -> Path:
-    """Where this instance keeps its slot locks and metric files."""
-    return runtime_directory(environ) / SLOT_DIRECTORY_NAME
+    """Where this instance keeps its slot locks, metric files and gunicorn's control socket.
+
+    Named for the user too: on a shared machine, two users running the same
+    service in one temp directory get a directory each, and neither can
+    stand in the other's way.
+    """
+    return runtime_directory(environ) / f"{SLOT_DIRECTORY_PREFIX}-{os.geteuid()}"
+
+
+def _not_ours(directory: Path, what: str) -> SlotDirectoryNotOurs:
+    return SlotDirectoryNotOurs(
+        f"metrics slot directory {str(directory)!r} {what}: another user could have made or changed it, so it is"
+        " not used; remove it if it is yours, or set GUNICORN_RUNTIME_DIR to a directory only you can write"
+        " (e.g. $XDG_RUNTIME_DIR)"
+    )
+
+
+def make_private_directory(directory: Path) -> None:
+    """Create ``directory`` (mode 0700) or check that the one there is ours alone; never follow a symlink.
+
+    The checks are on the directory itself, opened without following links:
+    owned by this user, and no access for group or others, so nobody else can
+    add, swap or read an entry. A temp directory with the sticky bit (``/tmp``)
+    keeps anyone else from renaming or removing it afterwards.
+    """
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise RuntimeDirectoryUnusable(
+            f"cannot create the metrics slot directory {str(directory)!r}: {error.strerror}"
+        ) from None
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise _not_ours(directory, "is a symlink or not a directory") from None
+        raise RuntimeDirectoryUnusable(
+            f"cannot open the metrics slot directory {str(directory)!r}: {error.strerror}"
+        ) from None
+    try:
+        status = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if status.st_uid != os.geteuid():
+        raise _not_ours(directory, f"belongs to uid {status.st_uid}, not to this user (uid {os.geteuid()})")
+    if stat.S_IMODE(status.st_mode) & 0o077:
+        raise _not_ours(directory, f"has mode {stat.S_IMODE(status.st_mode):04o}, not 0700")
+
+
+def remove_own_entries(directory: Path, keep: frozenset[str] = frozenset()) -> None:
+    """Delete what an earlier master of this service left; refuse anything it cannot have made.
+
+    Only regular files (and gunicorn's socket) with the service's own names are
+    removed, by name within the checked directory, never through a link.
+    """
+    for entry in os.scandir(directory):
+        if entry.name in keep:
+            continue
+        if not OWN_ENTRY.fullmatch(entry.name):
+            raise _not_ours(directory, f"holds {entry.name!r}, which this service never writes")
+        mode = entry.stat(follow_symlinks=False).st_mode
+        if not (stat.S_ISREG(mode) or (entry.name == CONTROL_SOCKET and stat.S_ISSOCK(mode))):
+            raise _not_ours(directory, f"holds {entry.name!r}, which is not a regular file")
+    for entry in os.scandir(directory):
+        if entry.name not in keep:
+            os.unlink(entry.path)
 
 
 def hold_instance(directory: Path) -> int:
@@ -78,9 +157,16 @@ def hold_instance(directory: Path) -> int:
 
     Returns the lock's file descriptor, which must stay open. Workers inherit it
     across fork, so orphaned workers of a killed master still count as holders.
+    Raises ``SlotDirectoryNotOurs`` when the directory or an entry could be
+    someone else's, and ``RuntimeDirectoryUnusable`` when it cannot be written.
     """
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / INSTANCE_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    make_private_directory(directory)
+    try:
+        fd = os.open(directory / INSTANCE_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _not_ours(directory, f"holds {INSTANCE_LOCK!r} as a symlink") from None
+        raise RuntimeDirectoryUnusable(f"cannot open {str(directory / INSTANCE_LOCK)!r}: {error.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as error:
@@ -90,20 +176,40 @@ def hold_instance(directory: Path) -> int:
             raise
         raise SlotDirectoryInUse(
             f"another gunicorn (pid {holder}) already serves metrics from {directory}: stop it, or give this"
-            " instance its own GUNICORN_RUNTIME_DIR and its own HTTP_PORT and METRICS_START_PORT"
+            " instance its own GUNICORN_RUNTIME_DIR and its own HTTP_PORT and METRICS_START_PORT. If that"
+            " gunicorn was killed, its orphaned workers still hold the directory: they exit within the"
+            " graceful timeout, or stop them (pkill -f the service's gunicorn)"
         ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    # Nobody else holds the directory, so nothing in it is live: a new master starts from zero,
-    # as any restarted process does, and stale files of an older layout cannot leak into scrapes.
-    for entry in directory.iterdir():
-        if entry.name != INSTANCE_LOCK:
-            entry.unlink(missing_ok=True)
+    try:
+        # Nobody else holds the directory, so nothing in it is live: a new master starts from zero,
+        # as any restarted process does, and stale files of an older layout cannot leak into scrapes.
+        remove_own_entries(directory, keep=frozenset({INSTANCE_LOCK}))
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except SlotDirectoryNotOurs:
+        os.close(fd)
+        raise
+    except OSError as error:
+        os.close(fd)
+        raise RuntimeDirectoryUnusable(
+            f"cannot prepare the metrics slot directory {str(directory)!r}: {error.strerror}"
+        ) from None
     return fd
 
 
+def release_instance(directory: Path, fd: int) -> None:
+    """On a clean shutdown: remove the slot directory, so nothing of this run outlives it."""
+    try:
+        remove_own_entries(directory)
+        os.rmdir(directory)
+    except (OSError, SlotDirectoryNotOurs):
+        pass  # a worker still exiting, or an entry not ours: the next start deals with it
+    finally:
+        os.close(fd)
+
+
 def try_claim(directory: Path, index: int) -> Slot | None:
-    fd = os.open(directory / f"slot-{index}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fd = os.open(directory / f"slot-{index}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -146,21 +252,30 @@ def start_fresh_gauges(slot: Slot) -> None:
         path.unlink(missing_ok=True)
 
 
-def report_problem(directory: Path, exporter: str, text: str) -> None:
+def report_problem(directory: Path, exporter: str, text: str, suffix: str = PROBLEM_SUFFIX) -> None:
     """Record why ``exporter`` cannot serve, for /readyz to report from any worker."""
-    path = directory / f"{exporter}{PROBLEM_SUFFIX}"
-    partial = path.with_suffix(".partial")
+    path = directory / f"{exporter}{suffix}"
+    partial = directory / f"{exporter}.partial"
     partial.write_text(text)
     partial.replace(path)
+
+
+def report_degraded(directory: Path, name: str, text: str) -> None:
+    """Record a metrics fault that loses values but not requests: /readyz shows it and stays 200."""
+    report_problem(directory, name, text, suffix=DEGRADED_SUFFIX)
+
+
+def degraded_notes(directory: Path) -> list[str]:
+    return reported_problems(directory, suffix=DEGRADED_SUFFIX)
 
 
 def clear_problem(directory: Path, exporter: str) -> None:
     (directory / f"{exporter}{PROBLEM_SUFFIX}").unlink(missing_ok=True)
 
 
-def reported_problems(directory: Path) -> list[str]:
+def reported_problems(directory: Path, suffix: str = PROBLEM_SUFFIX) -> list[str]:
     problems = []
-    for path in sorted(directory.glob(f"*{PROBLEM_SUFFIX}")):
+    for path in sorted(directory.glob(f"*{suffix}")):
         try:
             problems.append(path.read_text())
         except FileNotFoundError:
