@@ -41,6 +41,15 @@ REJECTED = {
         {"DJANGO_ALLOWED_HOSTS": "example.com, *"},
         'env.config.DJANGO_ALLOWED_HOSTS="example.com, *" lets any Host header through',
     ),
+    "timeout-past-a-day": ({"GUNICORN_TIMEOUT": 99999999999}, "at '/env/config/GUNICORN_TIMEOUT': maximum"),
+    "timeout-zero": ({"GUNICORN_TIMEOUT": 0}, "at '/env/config/GUNICORN_TIMEOUT': minimum"),
+    "access-log-word": ({"GUNICORN_ACCESS_LOG": "maybe"}, "at '/env/config/GUNICORN_ACCESS_LOG': value must be one of"),
+    "bind-address-hostname": ({"METRICS_BIND_ADDRESS": "example.com"}, "at '/env/config/METRICS_BIND_ADDRESS'"),
+    "kubernetes-wildcard-host": (
+        {"DJANGO_ALLOWED_HOSTS": "*.example.com"},
+        'env.config.DJANGO_ALLOWED_HOSTS="*.example.com": Django never matches "*.example.com"; write the'
+        ' wildcard as ".example.com"',
+    ),
 }
 
 
@@ -216,7 +225,7 @@ def test_bad_values_outside_env_are_rejected_with_a_clear_message(bake, values, 
 
 @pytest.mark.parametrize(
     "key",
-    ["GUNICORN_MAX_REQUESTS", "DJANGO_SECURE_HSTS_SECONDS", "GUNICORN_TIMEOUT", "GUNICORN_GRACEFUL_TIMEOUT"],
+    ["GUNICORN_MAX_REQUESTS", "DJANGO_SECURE_HSTS_SECONDS", "GUNICORN_MAX_REQUESTS_JITTER"],
 )
 def test_large_whole_numbers_reach_the_environment_as_digits(bake, key):
     docs = helm.render(bake() / "chart", {"env": {"config": {key: 31536000}}})
@@ -233,6 +242,15 @@ def test_allowed_hosts_default_to_the_services_dns_names(bake):
     )
     chosen = helm.render(bake() / "chart", {"env": {"config": {"DJANGO_ALLOWED_HOSTS": "shop.example.com"}}})
     assert env_configmap(chosen)["data"]["DJANGO_ALLOWED_HOSTS"] == "shop.example.com"
+
+
+def test_an_ingress_wildcard_host_is_allowed_in_djangos_spelling(bake):
+    paths = [{"path": "/", "pathType": "Prefix"}]
+    hosts = [{"host": "*.example.com", "paths": paths}, {"host": "shop.example.org", "paths": paths}]
+    ingress = {"enabled": True, "hosts": hosts}
+    docs = helm.render(bake() / "chart", {"ingress": ingress}, release="shop", namespace="apps")
+    hosts = env_configmap(docs)["data"]["DJANGO_ALLOWED_HOSTS"].split(",")
+    assert hosts[-2:] == [".example.com", "shop.example.org"]
 
 
 @pytest.mark.parametrize(

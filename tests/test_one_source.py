@@ -56,6 +56,20 @@ def test_port_and_worker_limits_agree_in_hook_service_schema_helper_and_prompts(
     assert f"({from_hook['MIN_PORT']}-{from_hook['MAX_PORT']})" in prompts["http_port"]
 
 
+def test_gunicorn_limits_agree_in_the_service_and_the_schema(bake):
+    """L11: what gunicorn.conf.py refuses at start, the chart refuses at install."""
+    service = module_constants(bake() / "gunicorn.conf.py")
+    schema = json.loads((SERVICE / "chart" / "values.schema.json").read_text())
+    config = schema["properties"]["env"]["properties"]["config"]["properties"]
+    for name in ("GUNICORN_TIMEOUT", "GUNICORN_GRACEFUL_TIMEOUT"):
+        assert (config[name]["minimum"], config[name]["maximum"]) == (1, service["MAX_TIMEOUT_SECONDS"])
+    for name in ("GUNICORN_MAX_REQUESTS", "GUNICORN_MAX_REQUESTS_JITTER"):
+        assert (config[name]["minimum"], config[name]["maximum"]) == (0, service["MAX_REQUESTS"])
+    conf = (SERVICE / "gunicorn.conf.py").read_text()
+    assert 'env_choice("GUNICORN_ACCESS_LOG", "on", choices=("on", "off"))' in conf
+    assert config["GUNICORN_ACCESS_LOG"]["enum"] == ["on", "off"]
+
+
 @pytest.mark.parametrize("threshold", ["0.005", "0.1", "0.3", "1", "2.5", "10"])
 def test_the_latency_bucket_bound_is_spelled_alike_by_client_chart_and_promtool_tests(bake, threshold):
     """A rule or test that spells the bound differently from the client would select no series."""

@@ -9,7 +9,8 @@ Hooks, in the order gunicorn runs them:
 - on_starting (master): refuse settings that break the design, and take the
   instance's slot directory, refusing if another gunicorn holds it;
 - when_ready / pre_fork / child_exit (master): in the aggregated mode, keep the
-  one-port aggregator process running;
+  one-port aggregator process running (when_ready also has the master restart
+  it the moment it exits);
 - post_fork (worker, before Django loads): claim a slot, so every metric value
   this worker creates lives in that slot's files;
 - post_worker_init (worker): in the per_worker mode, serve the slot's port;
@@ -61,8 +62,8 @@ if TYPE_CHECKING:
 
 # Generous bounds that still fit every setting gunicorn hands to the kernel (a timeout of
 # 10**11 seconds overflowed a C int and crash-looped every worker).
-MAX_TIMEOUT_SECONDS = 24 * 3600
-MAX_REQUESTS = 10**9
+MAX_TIMEOUT_SECONDS = 86400  # a day
+MAX_REQUESTS = 1_000_000_000
 PRODUCTION_SETTINGS = "config.settings.production"
 # Settings that must never face a network: DEBUG pages, a public SECRET_KEY, no metrics ports.
 LOCAL_SETTINGS = ("config.settings.dev", "config.settings.test")
@@ -171,6 +172,27 @@ def ensure_aggregator(server: Arbiter) -> None:
 
 def when_ready(server: Arbiter) -> None:
     ensure_aggregator(server)
+    if METRICS_MODE != PER_WORKER:
+        restart_aggregator_when_it_exits(server)
+
+
+def restart_aggregator_when_it_exits(server: Arbiter) -> None:
+    """Start a new aggregator as soon as the master reaps the old one, not when a worker next dies.
+
+    gunicorn has no hook for a child that is not a worker: its SIGCHLD handling
+    (``handle_chld``, run from the master's main loop, not from the signal
+    handler) reaps the aggregator as an unknown child. Wrapping it on this
+    arbiter makes the master check its aggregator after every reap; the
+    shutdown path reaps without it, so a stopping master starts nothing.
+    """
+    reap = server.handle_chld
+
+    def reap_then_check_aggregator() -> None:
+        reap()
+        ensure_aggregator(server)
+
+    # SIGCHLD and SIGCLD are one signal on Linux; gunicorn may dispatch it under either name.
+    server.handle_chld = server.handle_cld = reap_then_check_aggregator
 
 
 def pre_fork(server: Arbiter, worker: Worker) -> None:

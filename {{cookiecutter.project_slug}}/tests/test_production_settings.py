@@ -21,6 +21,16 @@ def test_missing_secret_key_is_named(manage, production_env):
     assert "ImproperlyConfigured: DJANGO_SECRET_KEY is not set" in result.stderr
 
 
+def test_a_kubernetes_wildcard_host_is_refused_with_djangos_spelling(manage, production_env):
+    production_env["DJANGO_ALLOWED_HOSTS"] = "shop.example.org,*.example.com"
+    result = manage("check", env=production_env)
+    assert result.returncode != 0
+    assert (
+        "ImproperlyConfigured: DJANGO_ALLOWED_HOSTS='shop.example.org,*.example.com': Django never matches"
+        " '*.example.com'; write the wildcard as '.example.com'"
+    ) in result.stderr
+
+
 def test_malformed_worker_count_is_named_not_a_bare_value_error(manage, production_env):
     production_env["WEB_CONCURRENCY"] = "lots"
     result = manage("check", env=production_env)

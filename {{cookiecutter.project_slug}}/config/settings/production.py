@@ -17,6 +17,12 @@ from {{ cookiecutter.project_slug }}.metrics.slots import RuntimeDirectoryUnusab
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 DEBUG = False
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
+for _host in ALLOWED_HOSTS:
+    if _host.startswith("*."):  # Kubernetes' wildcard spelling, which Django never matches: every request a 400
+        raise ImproperlyConfigured(
+            f"DJANGO_ALLOWED_HOSTS={','.join(ALLOWED_HOSTS)!r}: Django never matches {_host!r};"
+            f" write the wildcard as {_host[1:]!r}"
+        )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 # Each gunicorn worker holds a durable metrics slot; gunicorn.conf.py claims it and starts the exporter.
