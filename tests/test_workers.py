@@ -72,8 +72,9 @@ def test_management_command_started_first_takes_no_port(gunicorn, served_project
         (["--preload"], "preload_app is on: only the master would load Django"),
         (["--workers", "5"], "gunicorn would start 5 workers but WEB_CONCURRENCY=2 sets the metrics slots"),
         (["--bind", "127.0.0.1:{metrics_port}"], "the HTTP bind 127.0.0.1:{metrics_port} lies inside the metrics"),
+        (["--threads", "4"], "worker class gthread with 4 thread(s): GUNICORN_TIMEOUT stops and counts a hung"),
     ],
-    ids=["preload", "workers-flag", "bind-on-a-metrics-port"],
+    ids=["preload", "workers-flag", "bind-on-a-metrics-port", "threads"],
 )
 def test_gunicorn_refuses_settings_that_break_per_worker_ports(gunicorn, args, message):
     ports = free_block(3)  # the HTTP port, then the two metrics ports

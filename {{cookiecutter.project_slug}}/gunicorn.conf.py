@@ -119,6 +119,12 @@ def design_violations(cfg: Config) -> list[str]:
                 f"the HTTP bind {address} lies inside the metrics ports {METRICS_PORTS[0]}..{METRICS_PORTS[-1]}:"
                 " bind HTTP through HTTP_PORT (no -b/--bind), or move METRICS_START_PORT"
             )
+    if cfg.threads > 1 or cfg.worker_class_str != "sync":
+        problems.append(
+            f"worker class {cfg.worker_class_str} with {cfg.threads} thread(s): GUNICORN_TIMEOUT stops and counts"
+            " a hung request only in a sync worker (other workers let it run on, uncounted); run sync workers"
+            " (no -k/--worker-class, no --threads) and scale with WEB_CONCURRENCY"
+        )
     if cfg.workers != WORKERS:
         problems.append(
             f"gunicorn would start {cfg.workers} workers but WEB_CONCURRENCY={WORKERS} sets the metrics slots"
