@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,8 +53,14 @@ def mypy_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def served_project(bake, baked_venv, tmp_path_factory) -> Path:
-    """The default bake, migrated and with static files collected, as the image would be."""
-    project = bake()
+    """A copy of the default bake, migrated and with static files collected, as the image would be.
+
+    A copy: the bake itself stays as cookiecutter wrote it for the tests that read it (the
+    leftover-syntax scan would otherwise find Jinja-like braces in collected admin files,
+    but only when a server test had run first).
+    """
+    project = tmp_path_factory.mktemp("served") / bake().name
+    shutil.copytree(bake(), project, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
     workdir = tmp_path_factory.mktemp("prepare")
     # Neither command binds a metrics port, so any valid range will do here.
     env = production_env(baked_venv, workdir, port_config(8000, range(9100, 9102)))

@@ -18,7 +18,7 @@ import pytest
 from tests.support.paths import REPO
 
 CRUFT = Path(sys.executable).parent / "cruft"  # installed next to this Python from requirements-test.txt
-TEMPLATE_PARTS = ("cookiecutter.json", "hooks", "{{cookiecutter.project_slug}}")
+TEMPLATE_PARTS = ("cookiecutter.json", "local_extensions.py", "hooks", "{{cookiecutter.project_slug}}")
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Template Tests",
     "GIT_AUTHOR_EMAIL": "tests@example.com",
