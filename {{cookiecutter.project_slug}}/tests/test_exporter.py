@@ -1,5 +1,6 @@
 """The metrics server binds its one port, and says loudly when it cannot."""
 
+import os
 import socket
 import time
 import urllib.request
@@ -7,7 +8,7 @@ import urllib.request
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from {{ cookiecutter.project_slug }}.metrics.exporter import MetricsServer
+from {{ cookiecutter.project_slug }}.metrics.exporter import IDLE_TIMEOUT_SECONDS, MAX_CONNECTIONS, MetricsServer
 from {{ cookiecutter.project_slug }}.metrics.slots import reported_problems
 
 
@@ -54,6 +55,8 @@ def test_a_held_port_is_reported_until_it_is_released(free_ports, registry, tmp_
         assert not exporter.bound.is_set(), "bound a port that another process holds"
         [problem] = reported_problems(tmp_path)
         assert f"metrics port {port} on address 127.0.0.1 (slot-1) cannot be bound: Address already in use" in problem
+        while problem not in caplog.text and time.monotonic() < deadline + 5:  # logged once the grace is over
+            time.sleep(0.02)
         assert problem in caplog.text
     finally:
         holder.close()
@@ -70,3 +73,52 @@ def test_an_address_of_no_interface_is_reported(free_ports, registry, tmp_path):
         time.sleep(0.02)
     [problem] = reported_problems(tmp_path)
     assert f"metrics port {port} on address 999.1.1.1 (slot-1) cannot be bound" in problem
+
+
+def test_a_held_port_makes_the_pod_unready_at_once_not_after_the_grace(free_ports, registry, tmp_path, caplog):
+    """L3: /readyz said 200 for the grace period (about a second) while another process held the port."""
+    port = free_ports(1)[0]
+    holder = hold(port)
+    try:
+        MetricsServer(registry, port, "127.0.0.1", directory=tmp_path, name="slot-1", grace=60).start()
+        deadline = time.monotonic() + 5
+        while not reported_problems(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        [problem] = reported_problems(tmp_path)
+        assert f"metrics port {port}" in problem
+        assert problem not in caplog.text, "the error line waits for the grace: a short hold is not worth one"
+    finally:
+        holder.close()
+
+
+def thread_count() -> int:
+    return len(os.listdir(f"/proc/{os.getpid()}/task"))
+
+
+def test_idle_connections_cannot_pile_up_threads(free_ports, registry, tmp_path, python_process):
+    """L9: 2,000 idle connections once gave a worker 1,939 threads and 140 MB more memory."""
+    port = free_ports(1)[0]
+    assert server(registry, port, tmp_path).start().bound.wait(5)
+    before = thread_count()
+    # Another process, as a real client would be: here its connects would starve the server of the GIL.
+    idler = python_process(f"""
+        import socket, time
+        idle = [socket.create_connection(("127.0.0.1", {port})) for _ in range(200)]
+        print("connected", flush=True)
+        time.sleep(60)
+    """)
+    assert idler.stdout.readline().strip() == "connected"
+    deadline = time.monotonic() + 1
+    while time.monotonic() < deadline:  # let the server accept what it will
+        time.sleep(0.05)
+    assert thread_count() <= before + MAX_CONNECTIONS
+    idler.kill()
+    idler.wait()
+    deadline = time.monotonic() + IDLE_TIMEOUT_SECONDS + 5
+    while True:  # the idle connections are gone: scrapes are served again
+        try:
+            assert "served_total 7.0" in scrape(port)
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the metrics port never recovered"
+            time.sleep(0.2)

@@ -141,11 +141,14 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
     # it interrupts, and may create a new series while that thread was creating one.
     lock = threading.RLock()
 
-    def file_for(typ: str, multiprocess_mode: str) -> MmapedDict:
+    def path_for(typ: str, multiprocess_mode: str) -> Path:
         prefix = f"gauge_{multiprocess_mode}" if typ == "gauge" else typ
-        if prefix not in files:
-            files[prefix] = open_slot_file(slot.directory / f"{prefix}_{slot.index}.db")
-        return files[prefix]
+        return slot.directory / f"{prefix}_{slot.index}.db"
+
+    def file_for(path: Path) -> MmapedDict:
+        if path.name not in files:
+            files[path.name] = open_slot_file(path)
+        return files[path.name]
 
     class SlotValue:
         _multiprocess = True
@@ -164,13 +167,13 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
         ) -> None:
             with lock:
                 key = mmap_key(metric_name, name, labelnames, labelvalues, help_text)
-                prefix = f"gauge_{multiprocess_mode}" if typ == "gauge" else typ
+                path = path_for(typ, multiprocess_mode)
                 try:
-                    self._file: MmapedDict | _MemoryOnly = file_for(typ, multiprocess_mode)
+                    self._file: MmapedDict | _MemoryOnly = file_for(path)
                     self._value: float = self._file.read_value(key)[0]  # what the slot's previous holder left
                     self._offset = self._file._positions[key]
                 except Exception as error:  # no metrics fault may fail the request creating a series
-                    record_fault(slot, slot.directory / f"{prefix}_{slot.index}.db", error)
+                    record_fault(slot, path, error)
                     self._file, self._value, self._offset = _MemoryOnly(), 0.0, 0
 
         def inc(self, amount: float) -> None:
