@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 
 import kubernetes_validate
 import pytest
@@ -193,6 +194,23 @@ def test_helm_test_pod_checks_the_http_port_and_every_metrics_port(rendered):
 @pytest.mark.parametrize("context", BAKES.values(), ids=BAKES.keys())
 def test_chart_is_helm_lint_clean(bake, context):
     assert helm.lint(bake(**context) / "chart") == []
+
+
+def test_the_baked_chart_lint_refuses_what_helm_template_refuses(bake, baked_venv, tmp_path):
+    """L10: `helm lint --strict` reports the helpers' `fail` only at INFO; scripts/lint_chart.py renders too."""
+    project = bake()
+    lint = [baked_venv / "bin/python", "scripts/lint_chart.py"]
+    assert subprocess.run(lint, cwd=project, capture_output=True, text=True, timeout=120).returncode == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("env:\n  config:\n    METRICS_START_PORT: 65534\n")
+    assert helm.lint(project / "chart", {"env": {"config": {"METRICS_START_PORT": 65534}}}) == [], "Helm's own lint"
+    result = subprocess.run([*lint, str(bad)], cwd=project, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{bad}: helm template refuses these values: execution error at"
+        + result.stderr.split("execution error at", 1)[1].rstrip("\n")
+    ]
+    assert "METRICS_START_PORT=65534 with WEB_CONCURRENCY=4 needs ports 65534..65537, past 65535" in result.stderr
 
 
 def test_chart_is_named_after_the_slug_in_kubernetes_spelling_with_namespaced_helpers(bake):
