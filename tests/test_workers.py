@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ import time
 
 import pytest
 
+from tests.support.deployment import FAULTS_SETTINGS
 from tests.support.environment import port_config, production_env
 from tests.support.load import burst, get, get_json
 from tests.support.metrics import responses, scrape
@@ -233,6 +235,25 @@ def test_a_corrupt_slot_file_costs_no_request(gunicorn):
     assert responses(scrape(service.metrics_ports[0]), view="index") == 70, "the counters' file was intact"
     assert get(service.http_port, "/readyz") == 200
     assert "histogram_0.db cannot be read back" in service.output()
+
+
+def test_a_stream_cut_off_by_the_worker_timeout_counts_as_the_failure_it_is(gunicorn):
+    """M3: the client got 200 and half a body, while the metric said 200 and the log 0 requests in flight."""
+    service = gunicorn(1, GUNICORN_TIMEOUT="2", DJANGO_SETTINGS_MODULE=FAULTS_SETTINGS)
+    [worker] = service.worker_pids()
+    connection = http.client.HTTPConnection("127.0.0.1", service.http_port, timeout=30)
+    connection.request("GET", "/__fault__/stream/8000", headers={"Host": "localhost"})
+    answer = connection.getresponse()
+    assert answer.status == 200, "the status line went out with the first half"
+    with pytest.raises((http.client.IncompleteRead, ConnectionResetError)):  # the body is cut off
+        answer.read()
+    connection.close()
+    wait_until(lambda: "1 request(s) in flight counted as 500" in service.output(), timeout=15)
+    # The killed worker's port may answer a moment longer: scrape its replacement.
+    wait_until(lambda: service.worker_pids() not in ([], [worker]) and service.open_metrics_ports(), timeout=30)
+    text = scrape(service.metrics_ports[0])
+    assert responses(text, view="fault-stream", status="500") == 1
+    assert responses(text, view="fault-stream", status="200") == 0
 
 
 def test_a_foreign_listener_on_a_slot_port_makes_the_pod_unready_until_it_leaves(gunicorn):

@@ -23,5 +23,5 @@ def sample_value(text: str, name: str, **labels: str) -> float:
     return total
 
 
-def responses(text: str, view: str) -> float:
-    return sample_value(text, RESPONSES, view=view)
+def responses(text: str, view: str, **labels: str) -> float:
+    return sample_value(text, RESPONSES, view=view, **labels)

@@ -5,8 +5,9 @@ that, and the chart refuses the variable, so it never ships enabled.
 """
 
 import time
+from collections.abc import Iterator
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path
 
 MAX_SLEEP_MILLISECONDS = 10_000
@@ -23,7 +24,19 @@ def sleep(request: HttpRequest, milliseconds: int) -> HttpResponse:
     return HttpResponse(f"slept {milliseconds} ms\n", content_type="text/plain")
 
 
+def stream(request: HttpRequest, milliseconds: int) -> StreamingHttpResponse:
+    """A streamed 200 whose body stalls halfway: the first line at once, the last after the sleep."""
+
+    def body() -> Iterator[str]:
+        yield "first half\n"
+        time.sleep(min(milliseconds, MAX_SLEEP_MILLISECONDS) / 1000)
+        yield "second half\n"
+
+    return StreamingHttpResponse(body(), content_type="text/plain")
+
+
 urlpatterns = [
     path("status/<int:code>", status, name="fault-status"),
     path("sleep/<int:milliseconds>", sleep, name="fault-sleep"),
+    path("stream/<int:milliseconds>", stream, name="fault-stream"),
 ]

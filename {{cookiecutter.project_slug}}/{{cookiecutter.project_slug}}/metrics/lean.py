@@ -88,19 +88,32 @@ class LeanMetricsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         thread = get_ident()
         started = perf_counter()
-        IN_FLIGHT[thread] = (request, started)  # for worker_abort, should gunicorn's timeout kill it
+        entry = IN_FLIGHT[thread] = (request, started)  # for worker_abort, should gunicorn's timeout kill it
         try:
             response = self.get_response(request)
-        finally:
+        except BaseException:
             IN_FLIGHT.pop(thread, None)  # worker_abort may have taken it already
-        elapsed = perf_counter() - started
+            raise
+        elapsed = perf_counter() - started  # to the response's headers, as django-prometheus times it
         view = view_name(request)
         method = method_label(request)
+        if response.streaming:  # counted once its body is sent, or as a 500 if the timeout cuts it off
+            status = response.status_code
 
-        key = (response.status_code, view, method)
+            def record_when_sent() -> None:
+                self.record(status, view, method, elapsed)
+
+            if timeouts.keep_in_flight_until_sent(response, thread, entry, record_when_sent):
+                return response
+        IN_FLIGHT.pop(thread, None)
+        self.record(response.status_code, view, method, elapsed)
+        return response
+
+    def record(self, status: int, view: str, method: str, elapsed: float) -> None:
+        key = (status, view, method)
         responses = self._responses.get(key)
         if responses is None:
-            responses = self.metrics.responses_by_status_view_method.labels(str(response.status_code), view, method)
+            responses = self.metrics.responses_by_status_view_method.labels(str(status), view, method)
             self._responses[key] = responses
         responses.inc()
 
@@ -110,7 +123,6 @@ class LeanMetricsMiddleware:
             self._latencies[(view, method)] = latency
             timeouts.prepare_error_series(self.metrics.responses_by_status_view_method, view, method)
         latency.observe(elapsed)
-        return response
 
     def process_view(
         self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any

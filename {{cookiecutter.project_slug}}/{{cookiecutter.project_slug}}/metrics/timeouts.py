@@ -12,16 +12,26 @@ time it had run. The values live in the slot's memory-mapped files
 The status is 500 because that is what the client receives: the worker's exit
 unwinds through gunicorn's request handler, which answers 500 Internal Server
 Error when no header has been sent yet. Metric, access log and client agree.
+
+A streamed response is still in flight after the view returned: its body is
+produced while gunicorn sends it. So its request stays in ``IN_FLIGHT`` until
+the body is sent (``keep_in_flight_until_sent``), and a timeout in the middle
+counts it as a 500 too: the client got a status line of 200 and a cut-off body,
+a failed request. The lean profile records a streamed response once its body
+is sent, so such a request counts once, as the 500; the full profile's
+django-prometheus middleware has counted the 200 already when the view
+returned, so there it counts as both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from threading import get_ident
 from time import perf_counter
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import Resolver404, resolve
 from prometheus_client import Counter
 
@@ -64,6 +74,48 @@ def prepare_error_series(responses: Counter, view: str, method: str) -> None:
     responses.labels(TIMED_OUT_STATUS, view, method)
 
 
+class _SentWatch:
+    """A streamed body that calls ``done`` once, when it is sent or closed, however that ends."""
+
+    def __init__(self, body: Iterable[bytes], done: Callable[[], None]) -> None:
+        self._body, self._done, self._finished = body, done, False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._body
+        finally:
+            self.close()
+
+    def close(self) -> None:  # Django's response.close() calls it, even for a body never iterated
+        if not self._finished:
+            self._finished = True
+            self._done()
+
+
+def keep_in_flight_until_sent(
+    response: HttpResponseBase, thread: int, entry: tuple[HttpRequest, float], on_sent: Callable[[], None]
+) -> bool:
+    """For a streamed response: leave the request in flight until its body is sent, then call ``on_sent``.
+
+    Returns False, doing nothing, for a response that is not streamed (or streams
+    asynchronously, which a WSGI worker never does). ``on_sent`` is skipped when
+    ``worker_abort`` has counted the request already.
+    """
+    if not isinstance(response, StreamingHttpResponse):
+        return False
+    body = response.streaming_content
+    if not isinstance(body, Iterator):  # an async body: a WSGI worker never sends one
+        return False
+
+    def sent() -> None:
+        if IN_FLIGHT.get(thread) is entry:
+            del IN_FLIGHT[thread]
+            on_sent()
+
+    response.streaming_content = _SentWatch(body, sent)
+    return True
+
+
 class InFlightMiddleware:
     """Notes each request in flight and prepares its error series, for the full profile
     (the lean middleware does both itself)."""
@@ -74,10 +126,13 @@ class InFlightMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         thread = get_ident()
-        IN_FLIGHT[thread] = (request, perf_counter())
+        entry = IN_FLIGHT[thread] = (request, perf_counter())
         try:
             response = self.get_response(request)
-        finally:
+        except BaseException:
+            IN_FLIGHT.pop(thread, None)
+            raise
+        if not keep_in_flight_until_sent(response, thread, entry, lambda: None):
             IN_FLIGHT.pop(thread, None)
         served = (view_name(request), method_label(request))
         if served not in self._served:
