@@ -14,9 +14,10 @@ import pytest
 from tests.support.deployment import FAULTS_SETTINGS
 from tests.support.environment import port_config, production_env
 from tests.support.load import burst, get, get_json
-from tests.support.metrics import responses, scrape
+from tests.support.metrics import responses, sample_value, scrape
 from tests.support.ports import free_block, is_open
 from tests.support.processes import Gunicorn, Process
+from tests.support.tmpfs import small_tmpfs
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -254,6 +255,23 @@ def test_a_stream_cut_off_by_the_worker_timeout_counts_as_the_failure_it_is(guni
     text = scrape(service.metrics_ports[0])
     assert responses(text, view="fault-stream", status="500") == 1
     assert responses(text, view="fault-stream", status="200") == 0
+
+
+@pytest.mark.parametrize("free_kib", [16, 0], ids=["nearly-full", "full"])
+def test_a_runtime_directory_out_of_space_costs_no_request(gunicorn, tmp_path, free_kib):
+    """M1, L14: a nearly full tmpfs crash-looped workers on SIGBUS; a full one stopped start-up with a traceback."""
+    with small_tmpfs(tmp_path / "tmpfs", size_kib=600, leave_free_kib=free_kib) as runtime:
+        service = gunicorn(2, GUNICORN_RUNTIME_DIR=str(runtime))
+        statuses = burst(service.http_port, 200, concurrency=4)
+        ready_status, readiness = get_json(service.http_port, "/readyz")
+        faults = [sample_value(scrape(port), "metrics_slot_faults") for port in service.metrics_ports]
+        output = service.output()
+        service.stop()
+    assert statuses == [200] * 200
+    assert ready_status == 200 and "No space left on device" in str(readiness["metrics_degraded"])
+    assert all(count >= 1 for count in faults), "each metrics port says its values are not all kept"
+    assert "SIGBUS" not in output and "Traceback" not in output
+    assert "No space left on device" in output, "the fault is logged with its cause"
 
 
 def test_a_foreign_listener_on_a_slot_port_makes_the_pod_unready_until_it_leaves(gunicorn):

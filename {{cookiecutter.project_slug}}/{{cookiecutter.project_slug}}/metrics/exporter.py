@@ -132,7 +132,10 @@ class MetricsServer:
                     f" {error.strerror or error}; retrying every {self.retry_every:g}s, /readyz answers 503 until"
                     " it binds. Another process holds the port, or METRICS_BIND_ADDRESS is not an address of this host"
                 )
-                report_problem(self.directory, self.name, self.problem)
+                try:
+                    report_problem(self.directory, self.name, self.problem)
+                except OSError as error:  # a full or read-only runtime directory: the log must say it
+                    logger.error("%s (and it cannot be recorded for /readyz: %s)", self.problem, error)
             if not logged and time.monotonic() - started >= self.grace:
                 logger.error("%s", self.problem)
                 logged = True
@@ -140,7 +143,10 @@ class MetricsServer:
             wait = min(wait * 2, self.retry_every)
         if self.problem is not None:
             self.problem = None
-            clear_problem(self.directory, self.name)
+            try:
+                clear_problem(self.directory, self.name)
+            except OSError:
+                pass  # never recorded: see above
             logger.warning("Metrics port %s (%s) bound after %.1fs", self.port, self.name, time.monotonic() - started)
         self.bound.set()  # only once /readyz no longer sees a problem
         logger.info("Exporting Prometheus metrics on %s:%s (%s)", self.address or "*", self.port, self.name)

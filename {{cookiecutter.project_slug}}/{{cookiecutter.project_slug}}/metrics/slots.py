@@ -185,7 +185,6 @@ def hold_instance(directory: Path) -> int:
         # as any restarted process does, and stale files of an older layout cannot leak into scrapes.
         remove_own_entries(directory, keep=frozenset({INSTANCE_LOCK}))
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     except SlotDirectoryNotOurs:
         os.close(fd)
         raise
@@ -194,6 +193,10 @@ def hold_instance(directory: Path) -> int:
         raise RuntimeDirectoryUnusable(
             f"cannot prepare the metrics slot directory {str(directory)!r}: {error.strerror}"
         ) from None
+    try:
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)  # only for the message a second master gets
+    except OSError:
+        pass  # a full disk: the lock holds all the same, and the slot files report their own faults
     return fd
 
 
