@@ -8,13 +8,13 @@ that claims the slot reads the values back and continues from them, so a
 recycle, a ``kill -9`` or a reload is no counter reset. Files are named
 ``<type>_<slot>.db``: at most one set per slot, however many workers come and go.
 
-Why not prometheus_client's own ``MultiProcessValue``: it names files by pid
-(one set per process ever started, read on every scrape), and every update
-takes a global lock, asks for the pid and looks the key up again; the
-template's benchmark counts about 18,000-23,000 more instructions per request
-for it than for these values. A
-slot never changes within a process, so ``SlotValue`` keeps the key's offset
-and writes the two doubles in place.
+Why not prometheus_client's own ``MultiProcessValue``: given the slot as its
+process identifier it would name the files alike, but every update takes a
+global lock, asks for the identifier again and looks the key up in the
+file's index; the template's docs/benchmark.md measures what that costs per
+request. A slot never changes within a process, so ``SlotValue`` keeps the
+key's offset and writes the two doubles in place, through ``mmap_file.py``,
+the one module that touches ``MmapedDict``'s private parts.
 
 A fault in these files never reaches a request: a slot file that cannot be
 read back (corrupt, truncated) is logged and started afresh; one that cannot be
@@ -38,49 +38,17 @@ from typing import Any
 from prometheus_client import CollectorRegistry, values
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
-from prometheus_client.mmap_dict import MmapedDict, mmap_key
+from prometheus_client.mmap_dict import mmap_key
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from {{ cookiecutter.project_slug }}.metrics.mmap_file import SlotFile
 from {{ cookiecutter.project_slug }}.metrics.slots import Slot, report_degraded
 
 logger = logging.getLogger(__name__)
 _VALUE_AND_TIMESTAMP = struct.Struct("dd").pack
-_INITIAL_SIZE = 1 << 16  # prometheus_client's own first size for these files
-
-
-class SlotFile(MmapedDict):
-    """prometheus_client's ``MmapedDict``, checked when opened and allocated before it is mapped.
-
-    ``MmapedDict`` grows its file with ``truncate``, which leaves a sparse file:
-    on a full disk the first write to a new page faults with SIGBUS and kills
-    the worker mid-request. ``posix_fallocate`` reserves the space first, so the
-    failure is an ``OSError`` at the moment a series is created, which the
-    caller can survive.
-    """
-
-    def __init__(self, filename: str) -> None:
-        fd = os.open(filename, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        try:
-            if os.fstat(fd).st_size == 0:
-                os.posix_fallocate(fd, 0, _INITIAL_SIZE)
-        finally:
-            os.close(fd)
-        super().__init__(filename)
-        if not 8 <= self._used <= self._capacity:
-            self.close()
-            raise ValueError(f"its header claims {self._used} bytes used of {self._capacity}")
-
-    def _init_value(self, key: str) -> None:
-        encoded = len(key.encode("utf-8"))
-        needed = self._used + 4 + encoded + (8 - (encoded + 4) % 8) + 16
-        capacity = self._capacity
-        while needed > capacity:
-            capacity *= 2
-        if capacity != self._capacity:
-            os.posix_fallocate(self._f.fileno(), 0, capacity)
-        super()._init_value(key)
+_VALUE_AND_TIMESTAMP_UNPACK = struct.Struct("dd").unpack_from
 
 
 def open_slot_file(path: Path) -> SlotFile:
@@ -105,7 +73,7 @@ class _MemoryOnly:
     """Where a series' value goes when its slot file failed: counted, but only in this process."""
 
     def __init__(self) -> None:
-        self._m = bytearray(16)
+        self.buffer = bytearray(16)
 
 
 # File name -> the cause, for the files of this process' slot that failed (see SlotValue).
@@ -136,7 +104,7 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
     (``worker_abort`` interrupts that thread, but the worker exits without
     resuming it). ``threaded`` (gthread and other threaded workers) adds one.
     """
-    files: dict[str, MmapedDict] = {}
+    files: dict[str, SlotFile] = {}
     # Reentrant: gunicorn's worker_abort hook runs as a signal handler on the thread
     # it interrupts, and may create a new series while that thread was creating one.
     lock = threading.RLock()
@@ -145,7 +113,7 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
         prefix = f"gauge_{multiprocess_mode}" if typ == "gauge" else typ
         return slot.directory / f"{prefix}_{slot.index}.db"
 
-    def file_for(path: Path) -> MmapedDict:
+    def file_for(path: Path) -> SlotFile:
         if path.name not in files:
             files[path.name] = open_slot_file(path)
         return files[path.name]
@@ -169,9 +137,9 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
                 key = mmap_key(metric_name, name, labelnames, labelvalues, help_text)
                 path = path_for(typ, multiprocess_mode)
                 try:
-                    self._file: MmapedDict | _MemoryOnly = file_for(path)
-                    self._value: float = self._file.read_value(key)[0]  # what the slot's previous holder left
-                    self._offset = self._file._positions[key]
+                    self._file: SlotFile | _MemoryOnly = file_for(path)
+                    self._offset = self._file.offset_of(key)
+                    self._value: float = _VALUE_AND_TIMESTAMP_UNPACK(self._file.buffer, self._offset)[0]
                 except Exception as error:  # no metrics fault may fail the request creating a series
                     record_fault(slot, path, error)
                     self._file, self._value, self._offset = _MemoryOnly(), 0.0, 0
@@ -180,12 +148,12 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
             # Inlined, and the mapping looked up on every write: it is replaced when the file grows.
             self._value += amount
             offset = self._offset
-            self._file._m[offset : offset + 16] = _VALUE_AND_TIMESTAMP(self._value, 0.0)
+            self._file.buffer[offset : offset + 16] = _VALUE_AND_TIMESTAMP(self._value, 0.0)
 
         def set(self, value: float, timestamp: float | None = None) -> None:
             self._value = value
             offset = self._offset
-            self._file._m[offset : offset + 16] = _VALUE_AND_TIMESTAMP(value, timestamp or 0.0)
+            self._file.buffer[offset : offset + 16] = _VALUE_AND_TIMESTAMP(value, timestamp or 0.0)
 
         def set_exemplar(self, exemplar: Any) -> None:
             return  # the file format has no room for exemplars
