@@ -10,5 +10,4 @@ from config.settings.base import *  # noqa: F403
 SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105
 DEBUG = True
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
-HTTP_PORT = 8000
 METRICS_URL_EXPORTER = True

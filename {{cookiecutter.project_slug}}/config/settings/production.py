@@ -7,7 +7,6 @@ from config.settings.base import *  # noqa: F403
 
 from {{ cookiecutter.project_slug }}.metrics.ports import (
     http_port,
-    metrics_bind_address,
     metrics_mode,
     metrics_port_range,
     web_concurrency,
@@ -29,7 +28,6 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 HTTP_PORT = http_port()
 METRICS_MODE = metrics_mode()
 PROMETHEUS_METRICS_EXPORT_PORT_RANGE = metrics_port_range()
-PROMETHEUS_METRICS_EXPORT_ADDRESS = metrics_bind_address()
 WEB_CONCURRENCY = web_concurrency()
 try:
     METRICS_SLOT_DIRECTORY = slot_directory()

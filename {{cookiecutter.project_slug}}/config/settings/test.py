@@ -5,7 +5,6 @@ from config.settings.base import *  # noqa: F403
 SECRET_KEY = "test-only-insecure-key"  # noqa: S105
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost"]
-HTTP_PORT = 8000
 METRICS_URL_EXPORTER = True
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

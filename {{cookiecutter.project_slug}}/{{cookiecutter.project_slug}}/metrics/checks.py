@@ -21,7 +21,7 @@ def check_metrics_port_range(app_configs: AppConfigs, **kwargs: Any) -> list[Err
         return []  # dev and test settings serve /metrics through a URL instead
     errors = [
         Error(problem, hint="Fix WEB_CONCURRENCY, METRICS_START_PORT or HTTP_PORT.", id="metrics.E001")
-        for problem in port_range_problems(ports, settings.HTTP_PORT)
+        for problem in port_range_problems(ports, getattr(settings, "HTTP_PORT", None))  # production sets it
     ]
     workers = getattr(settings, "WEB_CONCURRENCY", None)
     mode = getattr(settings, "METRICS_MODE", PER_WORKER)

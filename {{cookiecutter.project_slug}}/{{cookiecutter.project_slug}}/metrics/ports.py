@@ -80,7 +80,7 @@ def metrics_port_range(environ: Mapping[str, str] = os.environ) -> range:
     return ports
 
 
-def port_range_problems(ports: object, http: int) -> list[str]:
+def port_range_problems(ports: object, http: int | None) -> list[str]:
     """Why ``ports`` cannot serve as per-worker metrics ports (empty if it can)."""
     if not isinstance(ports, range) or ports.step != 1 or len(ports) == 0:
         return [f"the metrics ports must be a non-empty range of consecutive ports, not {ports!r}"]
@@ -90,7 +90,7 @@ def port_range_problems(ports: object, http: int) -> list[str]:
         problems.append(f"{len(ports)} metrics ports is more than the {MAX_WORKERS} workers allowed")
     if first < MIN_PORT or last > MAX_PORT:
         problems.append(f"metrics ports {first}..{last} leave the allowed {MIN_PORT}..{MAX_PORT}")
-    if http in ports:
+    if http is not None and http in ports:
         problems.append(f"HTTP_PORT={http} lies inside the metrics ports {first}..{last}")
     return problems
 
