@@ -70,6 +70,17 @@ def test_gunicorn_limits_agree_in_the_service_and_the_schema(bake):
     assert config["GUNICORN_ACCESS_LOG"]["enum"] == ["on", "off"]
 
 
+def test_a_slot_has_one_number_in_the_chart_the_logs_and_readyz(bake):
+    """Slot n serves port METRICS_START_PORT + n - 1, which the chart names metrics-n: counted from 1 everywhere."""
+    helper = (SERVICE / "chart" / "templates" / "_ports.tpl").read_text()
+    assert '(printf "metrics-%d" (add1 (sub $port $start)))' in helper
+    conf = (bake() / "gunicorn.conf.py").read_text()
+    assert "METRICS_PORTS[slot.number - 1]" in conf and 'name=f"slot-{slot.number}"' in conf
+    assert 'worker.log.info("Worker %s holds metrics slot %s", worker.pid, slot.number)' in conf
+    slots = (bake() / bake().name / "metrics" / "slots.py").read_text()
+    assert "for number in range(1, slots + 1):" in slots
+
+
 @pytest.mark.parametrize("threshold", ["0.005", "0.1", "0.3", "1", "2.5", "10"])
 def test_the_latency_bucket_bound_is_spelled_alike_by_client_chart_and_promtool_tests(bake, threshold):
     """A rule or test that spells the bound differently from the client would select no series."""

@@ -227,7 +227,7 @@ def test_a_corrupt_slot_file_costs_no_request(gunicorn):
     """H3: a replacement worker finds its slot's histogram file corrupt; it starts it clean and serves on."""
     service = gunicorn(1)
     assert burst(service.http_port, 20, concurrency=2) == [200] * 20
-    with open(service.slot_directory / "histogram_0.db", "r+b") as file:
+    with open(service.slot_directory / "histogram_1.db", "r+b") as file:
         file.write(b"\xff\xff\xff\x7f")
     [worker] = service.worker_pids()
     os.kill(worker, signal.SIGKILL)
@@ -235,7 +235,7 @@ def test_a_corrupt_slot_file_costs_no_request(gunicorn):
     assert burst(service.http_port, 50, concurrency=2) == [200] * 50
     assert responses(scrape(service.metrics_ports[0]), view="index") == 70, "the counters' file was intact"
     assert get(service.http_port, "/readyz") == 200
-    assert "histogram_0.db cannot be read back" in service.output()
+    assert "histogram_1.db cannot be read back" in service.output()
 
 
 def test_a_stream_cut_off_by_the_worker_timeout_counts_as_the_failure_it_is(gunicorn):
@@ -286,7 +286,7 @@ def test_a_foreign_listener_on_a_slot_port_makes_the_pod_unready_until_it_leaves
         assert status == 503
         [problem] = body["metrics"]
         port = service.metrics_ports[2]
-        assert problem.startswith(f"metrics port {port} on address 127.0.0.1 (slot-2) cannot be bound: Address already")
+        assert problem.startswith(f"metrics port {port} on address 127.0.0.1 (slot-3) cannot be bound: Address already")
         assert problem in service.output()
     finally:
         foreign.close()

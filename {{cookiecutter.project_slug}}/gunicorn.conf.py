@@ -246,7 +246,7 @@ def post_fork(server: Arbiter, worker: Worker) -> None:
     # Threaded workers update values from several threads at once; sync workers from one.
     keep_values_in_slot(slot, threaded=server.cfg.threads > 1 or server.cfg.worker_class_str != "sync")
     worker.metrics_slot = slot
-    worker.log.info("Worker %s holds metrics slot %s", worker.pid, slot.index)
+    worker.log.info("Worker %s holds metrics slot %s", worker.pid, slot.number)
 
 
 def post_worker_init(worker: Worker) -> None:
@@ -258,7 +258,7 @@ def post_worker_init(worker: Worker) -> None:
     slot = worker.metrics_slot
     registry = slot_registry(slot)
     server = MetricsServer(
-        registry, METRICS_PORTS[slot.index], METRICS_ADDRESS, directory=SLOT_DIRECTORY, name=f"slot-{slot.index}"
+        registry, METRICS_PORTS[slot.number - 1], METRICS_ADDRESS, directory=SLOT_DIRECTORY, name=f"slot-{slot.number}"
     )
     worker.metrics_server = server.start()
 

@@ -21,7 +21,7 @@ def test_the_private_names_the_adapter_uses_still_exist(tmp_path):
 
 
 def test_values_written_at_the_offset_are_what_prometheus_client_reads(tmp_path):
-    path = tmp_path / "counter_0.db"
+    path = tmp_path / "counter_1.db"
     slot_file = SlotFile(str(path))
     key = mmap_key("jobs_total", "jobs_total", [], [], "Jobs.")
     offset = slot_file.offset_of(key)
@@ -31,7 +31,7 @@ def test_values_written_at_the_offset_are_what_prometheus_client_reads(tmp_path)
 
 
 def test_the_buffer_follows_the_mapping_when_the_file_grows(tmp_path):
-    slot_file = SlotFile(str(tmp_path / "counter_0.db"))
+    slot_file = SlotFile(str(tmp_path / "counter_1.db"))
     keys = [mmap_key("jobs_total", "jobs_total", ["n"], [str(n)], "Jobs.") for n in range(3000)]
     offsets = [slot_file.offset_of(key) for key in keys]  # past the first 64 KiB
     assert slot_file.buffer is slot_file._m, f"SlotFile.buffer is stale after growth: see {ADAPTER}"

@@ -33,8 +33,8 @@ def test_a_second_master_is_refused_naming_the_first(tmp_path):
 
 
 def test_a_new_master_starts_from_an_empty_directory(tmp_path):
-    (tmp_path / "counter_0.db").write_bytes(b"old")
-    (tmp_path / "slot-0.problem").write_text("old")
+    (tmp_path / "counter_1.db").write_bytes(b"old")
+    (tmp_path / "slot-1.problem").write_text("old")
     os.close(hold_instance(tmp_path))
     assert sorted(path.name for path in tmp_path.iterdir()) == ["instance.lock"]
 
@@ -49,8 +49,8 @@ def test_each_user_gets_a_slot_directory_of_their_own(tmp_path):
 def test_a_clean_shutdown_removes_the_slot_directory(tmp_path):
     directory = tmp_path / "slots"
     fd = hold_instance(directory)
-    (directory / "counter_0.db").write_bytes(b"")
-    (directory / "slot-0.lock").write_bytes(b"")
+    (directory / "counter_1.db").write_bytes(b"")
+    (directory / "slot-1.lock").write_bytes(b"")
     release_instance(directory, fd)
     assert not directory.exists()
 
@@ -121,12 +121,12 @@ def test_an_entry_the_service_never_writes_is_refused_and_nothing_is_deleted(tmp
 
 
 def test_workers_claim_the_lowest_free_slot(tmp_path):
-    zero = claim_slot(tmp_path, 3)
-    one = claim_slot(tmp_path, 3)
-    assert (zero.index, one.index) == (0, 1)
-    assert try_claim(tmp_path, 0) is None, "slot 0 is held"
-    os.close(zero.lock_fd)  # its worker died
-    assert claim_slot(tmp_path, 3).index == 0
+    first = claim_slot(tmp_path, 3)
+    second = claim_slot(tmp_path, 3)
+    assert (first.number, second.number) == (1, 2), "numbered from 1, as the chart's metrics-1..N ports"
+    assert try_claim(tmp_path, 1) is None, "slot 1 is held"
+    os.close(first.lock_fd)  # its worker died
+    assert claim_slot(tmp_path, 3).number == 1
 
 
 def test_a_waiting_worker_keeps_its_heartbeat_and_gets_the_first_slot_freed(tmp_path):
@@ -138,7 +138,7 @@ def test_a_waiting_worker_keeps_its_heartbeat_and_gets_the_first_slot_freed(tmp_
         if len(beats) == 5:
             os.close(held.lock_fd)
 
-    assert claim_slot(tmp_path, 1, heartbeat=heartbeat).index == 0
+    assert claim_slot(tmp_path, 1, heartbeat=heartbeat).number == 1
     assert len(beats) == 5
 
 
@@ -147,14 +147,14 @@ def test_the_kernel_releases_a_slot_when_its_holder_is_killed(tmp_path, python_p
         import time
         from pathlib import Path
         from {{ cookiecutter.project_slug }}.metrics.slots import claim_slot
-        print(claim_slot(Path({str(tmp_path)!r}), 2).index, flush=True)
+        print(claim_slot(Path({str(tmp_path)!r}), 2).number, flush=True)
         time.sleep(60)
     """)
-    assert holder.stdout.readline().strip() == "0"
-    assert try_claim(tmp_path, 0) is None
+    assert holder.stdout.readline().strip() == "1"
+    assert try_claim(tmp_path, 1) is None
     holder.send_signal(signal.SIGKILL)
     holder.wait(timeout=10)
-    assert claim_slot(tmp_path, 2).index == 0
+    assert claim_slot(tmp_path, 2).number == 1
 
 
 def test_gauges_start_fresh_but_counters_stay(tmp_path):

@@ -7,9 +7,9 @@
 
 {{/*
 The one source of truth for the metrics ports, as a JSON list of
-{"name": "metrics-<i>", "port": <n>}: in the per_worker mode one per
-gunicorn worker slot, numbered METRICS_START_PORT .. METRICS_START_PORT +
-WEB_CONCURRENCY - 1; in the aggregated mode METRICS_START_PORT alone, named
+{"name": "metrics-<n>", "port": <port>}: in the per_worker mode one per
+gunicorn worker slot, slot n (from 1, as the service's logs and /readyz count)
+on port METRICS_START_PORT + n - 1; in the aggregated mode METRICS_START_PORT alone, named
 "metrics". The service computes the same list from the same variables
 (metrics/ports.py). The Deployment, Service, ServiceMonitor, NOTES and the
 MetricsTargetsMissing alert all range over or count this list.

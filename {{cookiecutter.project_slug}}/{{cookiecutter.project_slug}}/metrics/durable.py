@@ -87,7 +87,7 @@ def record_fault(slot: Slot, path: Path, error: BaseException) -> None:
     cause = f"{type(error).__name__}: {error}"
     FAULTS[path.name] = cause
     text = (
-        f"metrics file {path} failed ({cause}): new series of slot {slot.index} are counted in memory only,"
+        f"metrics file {path} failed ({cause}): new series of slot {slot.number} are counted in memory only,"
         " lost when the worker exits, until the worker is replaced"
     )
     logger.error("%s", text)
@@ -111,7 +111,7 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
 
     def path_for(typ: str, multiprocess_mode: str) -> Path:
         prefix = f"gauge_{multiprocess_mode}" if typ == "gauge" else typ
-        return slot.directory / f"{prefix}_{slot.index}.db"
+        return slot.directory / f"{prefix}_{slot.number}.db"
 
     def file_for(path: Path) -> SlotFile:
         if path.name not in files:
@@ -187,10 +187,10 @@ def keep_values_in_slot(slot: Slot, threaded: bool = False) -> None:
     values.ValueClass = slot_value_class(slot, threaded)
 
 
-def slot_files(directory: Path, index: int | None = None) -> list[str]:
-    """The metric files of slot ``index``, or of every slot."""
+def slot_files(directory: Path, number: int | None = None) -> list[str]:
+    """The metric files of slot ``number``, or of every slot."""
     paths = directory.glob("*.db")
-    return sorted(str(path) for path in paths if index is None or path.stem.rsplit("_", 1)[-1] == str(index))
+    return sorted(str(path) for path in paths if number is None or path.stem.rsplit("_", 1)[-1] == str(number))
 
 
 def readable(files: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -224,11 +224,11 @@ class SlotCollector:
     ``metrics_slot_faults``; the rest are still served.
     """
 
-    def __init__(self, directory: Path, index: int | None = None) -> None:
-        self.directory, self.index = directory, index
+    def __init__(self, directory: Path, number: int | None = None) -> None:
+        self.directory, self.number = directory, number
 
     def collect(self) -> Iterator[Metric]:
-        files = slot_files(self.directory, self.index)
+        files = slot_files(self.directory, self.number)
         faults = dict(FAULTS)
         try:
             metrics: Iterable[Metric] = MultiProcessCollector.merge(files, accumulate=True)
@@ -245,7 +245,7 @@ class SlotCollector:
 def slot_registry(slot: Slot) -> CollectorRegistry:
     """What a worker's own metrics port serves: its slot's metrics and the live process' own."""
     registry = CollectorRegistry()
-    registry.register(SlotCollector(slot.directory, slot.index))
+    registry.register(SlotCollector(slot.directory, slot.number))
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)

@@ -1,7 +1,8 @@
 """The one place that turns the environment into the metrics port range.
 
-In the ``per_worker`` mode (the default) the worker holding slot i exports on
-port METRICS_START_PORT + i of
+In the ``per_worker`` mode (the default) the worker holding slot n (counted
+from 1, as the chart's port names ``metrics-n``) exports on port
+METRICS_START_PORT + n - 1 of
 ``range(METRICS_START_PORT, METRICS_START_PORT + WEB_CONCURRENCY)``; in the
 ``aggregated`` mode one process serves every slot's sum on METRICS_START_PORT
 alone. Settings,

@@ -1,7 +1,9 @@
 """Durable worker slots: a metrics series belongs to a slot, not to a process.
 
-Each gunicorn worker claims one of WEB_CONCURRENCY slots with an exclusive
-``fcntl`` lock on ``slot-<i>.lock`` in the instance's slot directory before it
+Each gunicorn worker claims one of WEB_CONCURRENCY slots, numbered from 1 as
+the chart numbers the metrics ports (``metrics-1`` is slot 1's port, so logs,
+/readyz and Kubernetes name a slot alike), with an exclusive
+``fcntl`` lock on ``slot-<n>.lock`` in the instance's slot directory before it
 serves anything. The kernel drops the lock when the process dies, however it
 dies (``kill -9`` included), so the replacement claims the same slot, exports
 on the same port and continues the counts its predecessor left in the slot's
@@ -45,7 +47,7 @@ class SlotDirectoryInUse(RuntimeError):
 
 @dataclass(frozen=True)
 class Slot:
-    index: int
+    number: int  # 1..WEB_CONCURRENCY, as the chart's port names count: slot n serves METRICS_START_PORT + n - 1
     directory: Path
     lock_fd: int  # kept open for the life of the process: closing it would release the slot
 
@@ -211,14 +213,14 @@ def release_instance(directory: Path, fd: int) -> None:
         os.close(fd)
 
 
-def try_claim(directory: Path, index: int) -> Slot | None:
-    fd = os.open(directory / f"slot-{index}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+def try_claim(directory: Path, number: int) -> Slot | None:
+    fd = os.open(directory / f"slot-{number}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
         return None
-    return Slot(index, directory, fd)
+    return Slot(number, directory, fd)
 
 
 def claim_slot(
@@ -237,8 +239,8 @@ def claim_slot(
     started = time.monotonic()
     reported = False
     while True:
-        for index in range(slots):
-            slot = try_claim(directory, index)
+        for number in range(1, slots + 1):
+            slot = try_claim(directory, number)
             if slot is not None:
                 return slot
         waited = time.monotonic() - started
@@ -251,7 +253,7 @@ def claim_slot(
 
 def start_fresh_gauges(slot: Slot) -> None:
     """Gauges describe the live process, so a new holder of the slot starts them from zero."""
-    for path in slot.directory.glob(f"gauge_*_{slot.index}.db"):
+    for path in slot.directory.glob(f"gauge_*_{slot.number}.db"):
         path.unlink(missing_ok=True)
 
 
