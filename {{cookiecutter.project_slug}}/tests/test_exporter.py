@@ -8,7 +8,11 @@ import urllib.request
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from {{ cookiecutter.project_slug }}.metrics.exporter import IDLE_TIMEOUT_SECONDS, MAX_CONNECTIONS, MetricsServer
+from {{ cookiecutter.project_slug }}.metrics.exporter import (
+    IDLE_TIMEOUT_SECONDS,
+    MAX_CONNECTIONS,
+    MetricsServer,
+)
 from {{ cookiecutter.project_slug }}.metrics.slots import reported_problems
 
 
