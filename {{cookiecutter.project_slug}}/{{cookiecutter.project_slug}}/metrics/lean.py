@@ -21,8 +21,8 @@ from django_prometheus.conf import NAMESPACE, PROMETHEUS_LATENCY_BUCKETS
 from django_prometheus.middleware import Metrics
 from prometheus_client import Counter, Histogram
 
-from {{ cookiecutter.project_slug }}.metrics import timeouts
-from {{ cookiecutter.project_slug }}.metrics.timeouts import IN_FLIGHT, method_label, view_name
+from {{ cookiecutter.project_slug }}.metrics import inflight
+from {{ cookiecutter.project_slug }}.metrics.inflight import IN_FLIGHT, method_label, view_name
 
 
 class LeanMetrics(Metrics):  # type: ignore[misc]  # django-prometheus is untyped
@@ -103,7 +103,7 @@ class LeanMetricsMiddleware:
             def record_when_sent() -> None:
                 self.record(status, view, method, elapsed)
 
-            if timeouts.keep_in_flight_until_sent(response, thread, entry, record_when_sent):
+            if inflight.keep_in_flight_until_sent(response, thread, entry, record_when_sent):
                 return response
         IN_FLIGHT.pop(thread, None)
         self.record(response.status_code, view, method, elapsed)
@@ -121,7 +121,7 @@ class LeanMetricsMiddleware:
         if latency is None:  # the first request of this view and method
             latency = self.metrics.requests_latency_by_view_method.labels(view, method)
             self._latencies[(view, method)] = latency
-            timeouts.prepare_error_series(self.metrics.responses_by_status_view_method, view, method)
+            inflight.prepare_error_series(self.metrics.responses_by_status_view_method, view, method)
         latency.observe(elapsed)
 
     def process_view(

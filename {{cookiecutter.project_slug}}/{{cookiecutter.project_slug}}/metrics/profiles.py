@@ -15,7 +15,7 @@ _MIDDLEWARE = {
     FULL: (
         (
             "django_prometheus.middleware.PrometheusBeforeMiddleware",
-            "{{ cookiecutter.project_slug }}.metrics.timeouts.InFlightMiddleware",
+            "{{ cookiecutter.project_slug }}.metrics.inflight.InFlightMiddleware",
         ),
         ("django_prometheus.middleware.PrometheusAfterMiddleware",),
     ),

@@ -1,0 +1,118 @@
+"""Which requests a worker is serving right now, for the timeout accounting (``timeouts.py``).
+
+Both profiles' middlewares note each request here while it is served: the lean
+profile's own (``lean.py``), and ``InFlightMiddleware`` beside django-prometheus'
+in the full profile. A streamed response stays in flight until its body is
+sent. Also here: the labels a request is counted under, and the 500 series each
+view gets at zero the first time it is served.
+
+This module imports neither ``lean.py`` nor ``timeouts.py``: both import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from threading import get_ident
+from time import perf_counter
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from prometheus_client import Counter
+
+TIMED_OUT_STATUS = "500"
+UNNAMED_VIEW = "<unnamed view>"
+INVALID_METHOD = "<invalid method>"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"})
+
+# Requests in flight by thread: one under the sync worker, one per thread under gthread.
+IN_FLIGHT: dict[int, tuple[HttpRequest, float]] = {}
+
+
+def view_name(request: HttpRequest) -> str:
+    match = request.resolver_match
+    return match.view_name if match is not None and match.view_name else UNNAMED_VIEW
+
+
+def method_label(request: HttpRequest) -> str:
+    return request.method if request.method in KNOWN_METHODS else INVALID_METHOD
+
+
+def prepare_error_series(responses: Counter, view: str, method: str) -> None:
+    """Create the view's 500 series at zero, the first time the view and method are served.
+
+    ``rate()`` and ``increase()`` count from a series' first sample, so the 500
+    that creates a series is never seen by the SLO rules: a view that starts
+    hanging (each timeout counted as a 500, see above) would read as 0 % errors
+    until its second failure reaches the same worker. A series that already
+    stands at zero makes the first failure count.
+    """
+    responses.labels(TIMED_OUT_STATUS, view, method)
+
+
+class _SentWatch:
+    """A streamed body that calls ``done`` once, when it is sent or closed, however that ends."""
+
+    def __init__(self, body: Iterable[bytes], done: Callable[[], None]) -> None:
+        self._body, self._done, self._finished = body, done, False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._body
+        finally:
+            self.close()
+
+    def close(self) -> None:  # Django's response.close() calls it, even for a body never iterated
+        if not self._finished:
+            self._finished = True
+            self._done()
+
+
+def keep_in_flight_until_sent(
+    response: HttpResponseBase, thread: int, entry: tuple[HttpRequest, float], on_sent: Callable[[], None]
+) -> bool:
+    """For a streamed response: leave the request in flight until its body is sent, then call ``on_sent``.
+
+    Returns False, doing nothing, for a response that is not streamed (or streams
+    asynchronously, which a WSGI worker never does). ``on_sent`` is skipped when
+    ``worker_abort`` has counted the request already.
+    """
+    if not isinstance(response, StreamingHttpResponse):
+        return False
+    body = response.streaming_content
+    if not isinstance(body, Iterator):  # an async body: a WSGI worker never sends one
+        return False
+
+    def sent() -> None:
+        if IN_FLIGHT.get(thread) is entry:
+            del IN_FLIGHT[thread]
+            on_sent()
+
+    response.streaming_content = _SentWatch(body, sent)
+    return True
+
+
+class InFlightMiddleware:
+    """Notes each request in flight and prepares its error series, for the full profile
+    (the lean middleware does both itself)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self._served: set[tuple[str, str]] = set()
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        thread = get_ident()
+        entry = IN_FLIGHT[thread] = (request, perf_counter())
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            IN_FLIGHT.pop(thread, None)
+            raise
+        if not keep_in_flight_until_sent(response, thread, entry, lambda: None):
+            IN_FLIGHT.pop(thread, None)
+        served = (view_name(request), method_label(request))
+        if served not in self._served:
+            from django_prometheus.middleware import Metrics
+
+            prepare_error_series(Metrics.get_instance().responses_by_status_view_method, *served)
+            self._served.add(served)
+        return response
