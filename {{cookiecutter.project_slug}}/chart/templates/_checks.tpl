@@ -1,0 +1,62 @@
+{{/*
+Rules between values that JSON Schema cannot express, and the helpers they use.
+*/}}
+
+{{/* A Prometheus duration (1m30s, 10s, 500ms) in milliseconds, for comparing two of them. */}}
+{{- define "__chart__.durationMilliseconds" -}}
+{{- $units := dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 "d" 86400000 "w" 604800000 "y" 31536000000 }}
+{{- $total := 0 }}
+{{- range regexFindAll "[0-9]+(ms|s|m|h|d|w|y)" . -1 }}
+{{- $unit := regexFind "(ms|s|m|h|d|w|y)$" . }}
+{{- $total = add $total (mul (int64 (trimSuffix $unit .)) (get $units $unit)) }}
+{{- end }}
+{{- $total }}
+{{- end }}
+
+{{/*
+Whether the cluster serves a prometheus-operator kind, e.g. (dict "root" $ "kind"
+"ServiceMonitor"), or assumeOperatorApi says to take it as served. Without the
+CRDs such an object would fail the whole install.
+*/}}
+{{- define "__chart__.hasOperatorApi" -}}
+{{- if or .root.Values.assumeOperatorApi (.root.Capabilities.APIVersions.Has (printf "monitoring.coreos.com/v1/%s" .kind)) }}true{{ end }}
+{{- end }}
+
+{{/* The grace period the kubelet gives a terminating pod: preStop sleep, then gunicorn's graceful timeout. */}}
+{{- define "__chart__.terminationGracePeriod" -}}
+{{- $graceful := int (default 30 .Values.env.config.GUNICORN_GRACEFUL_TIMEOUT) }}
+{{- $delay := int .Values.shutdownDelaySeconds }}
+{{- $needed := add $delay $graceful }}
+{{- with .Values.terminationGracePeriodSeconds }}
+{{- if lt (int .) $needed }}
+{{- fail (printf "terminationGracePeriodSeconds=%d is shorter than shutdownDelaySeconds=%d plus GUNICORN_GRACEFUL_TIMEOUT=%d: the kubelet would kill gunicorn mid-request; make it at least %d, or leave it empty" (int .) $delay $graceful $needed) }}
+{{- end }}
+{{- int . }}
+{{- else }}
+{{- add $needed 5 }}
+{{- end }}
+{{- end }}
+
+{{/* Pods that run at least: replicaCount, or the autoscaler's minimum. */}}
+{{- define "__chart__.minimumPods" -}}
+{{- if .Values.autoscaling.enabled }}{{ int .Values.autoscaling.minReplicas }}{{ else }}{{ int .Values.replicaCount }}{{ end }}
+{{- end }}
+
+{{/* Rules between values that JSON Schema cannot express; deployment.yaml includes this. */}}
+{{- define "__chart__.checkValues" -}}
+{{- if and .Values.serviceMonitor.enabled .Values.podMonitor.enabled }}
+{{- fail "serviceMonitor.enabled and podMonitor.enabled are both true: Prometheus would scrape every worker twice and double every count; enable one of them" }}
+{{- end }}
+{{- if and .Values.scrapeAnnotations (ne (toString .Values.env.config.METRICS_MODE) "aggregated") }}
+{{- fail (printf "scrapeAnnotations=true needs env.config.METRICS_MODE=aggregated: prometheus.io/port names one port per pod, and per_worker serves WEB_CONCURRENCY=%d ports; use serviceMonitor or podMonitor instead" (int .Values.env.config.WEB_CONCURRENCY)) }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- fail (printf "autoscaling.minReplicas=%d is above autoscaling.maxReplicas=%d" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (not (dig "requests" "cpu" "" .Values.resources)) }}
+{{- fail "autoscaling.enabled needs resources.requests.cpu: the HPA's CPU target is a share of it" }}
+{{- end }}
+{{- if and .Values.ingress.enabled (not .Values.ingress.hosts) }}
+{{- fail "ingress.enabled needs at least one entry in ingress.hosts" }}
+{{- end }}
+{{- end }}
