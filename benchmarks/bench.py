@@ -52,27 +52,9 @@ RECYCLED = ("lean-aggregated", "multiprocess")
 TARGET_OVERHEAD_US = 5.0
 TARGET_THROUGHPUT_RATIO = 0.95
 TARGET_RECYCLED_SCRAPE_P99_MS = 20.0
-BARE_SETTINGS = '''"""Benchmark only: production settings without the metrics middlewares."""
-
-from config.settings.production import *  # noqa: F403
-
-MIDDLEWARE = [m for m in MIDDLEWARE if m not in (*METRICS_FIRST_MIDDLEWARE, *METRICS_LAST_MIDDLEWARE)]  # noqa: F405
-'''
-PEER_GUNICORN_CONFIG = '''"""Benchmark only: the peer, prometheus_client's multiprocess mode as its docs set it up."""
-
-import os
-
-from prometheus_client import multiprocess
-
-wsgi_app = "config.wsgi:application"
-bind = [f"127.0.0.1:{os.environ['HTTP_PORT']}"]
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
-worker_tmp_dir = "/dev/shm"
-
-
-def child_exit(server, worker):
-    multiprocess.mark_process_dead(worker.pid)
-'''
+# Files the benchmark adds to the lean bake (real modules, under the repository's lint):
+# settings without the metrics middlewares, and the peer's gunicorn configuration.
+OVERLAY = Path(__file__).resolve().parent / "overlay"
 
 
 @dataclass(frozen=True)
@@ -132,8 +114,7 @@ def bake_variants(workdir: Path) -> dict[str, Variant]:
         context = {"metrics_profile": profile, "metrics_mode": "per_worker"}
         projects[profile] = Path(cookiecutter(str(REPO), no_input=True, output_dir=str(output), extra_context=context))
     lean = projects["lean"]
-    (lean / "config" / "settings" / "bench_bare.py").write_text(BARE_SETTINGS)
-    (lean / "bench_peer.conf.py").write_text(PEER_GUNICORN_CONFIG)
+    shutil.copytree(OVERLAY, lean, dirs_exist_ok=True)
     production = "config.settings.production"
     peer_env = {"METRICS_URL_EXPORTER": "true"}
     return {

@@ -1,0 +1,5 @@
+"""Benchmark only: production settings without the metrics middlewares."""
+
+from config.settings.production import *  # noqa: F403
+
+MIDDLEWARE = [m for m in MIDDLEWARE if m not in (*METRICS_FIRST_MIDDLEWARE, *METRICS_LAST_MIDDLEWARE)]  # noqa: F405
