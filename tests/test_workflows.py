@@ -105,7 +105,15 @@ def test_pre_commit_passes_on_a_fresh_bake(git_copy, baked_venv, tmp_path):
     outcomes = {
         line.split(".", 1)[0].strip(): line.rsplit(".", 1)[-1] for line in result.stdout.splitlines() if "..." in line
     }
-    for hook in ("ruff check", "ruff format", "mypy (strict, see pyproject", "hadolint", "helm lint --strict"):
+    hooks = (
+        "ruff check",
+        "ruff format",
+        "mypy (strict, see pyproject",
+        "lint-imports (pyproject",
+        "hadolint",
+        "helm lint --strict",
+    )
+    for hook in hooks:
         assert outcomes.get(hook) == "Passed", (hook, result.stdout)
     # Skipped here only: it runs the promtool scenarios test_bake already runs (half a minute).
     assert outcomes.get("SLO rules through promtool") == "Skipped", result.stdout
