@@ -2,7 +2,8 @@
 
 The template is committed to a git repository of its own; a service is baked from that
 commit with `cruft create` and edited by its team; the template then changes (a new
-setting, a changed chart value) and `cruft update` brings the change in.
+setting, a changed chart value, a runtime module, a settings default) and `cruft update`
+brings the change in without touching what the team wrote in its own files.
 """
 
 from __future__ import annotations
@@ -92,3 +93,74 @@ def test_cruft_update_brings_template_changes_and_keeps_the_services_own(templat
         baked_venv / "bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not promtool", cwd=service
     )
     assert " passed" in tests.stdout
+
+
+TEAM_FILES = {
+    "orders_service/models.py": (
+        "from django.db import models\n\n\nclass Order(models.Model):\n    number = models.CharField(max_length=20)\n"
+    ),
+    "orders_service/settings.py": '"""The team\'s settings."""\n\nORDERS_PAGE_SIZE = 50\n',
+    "tests/test_orders.py": (
+        "import pytest\nfrom django.conf import settings\n\n\n"
+        "@pytest.mark.django_db\ndef test_orders_are_counted(client):\n"
+        '    assert client.get("/orders/").json() == {"orders": 0}\n'
+        "    assert settings.ORDERS_PAGE_SIZE == 50\n"
+    ),
+}
+
+
+def test_an_update_of_the_template_never_meets_the_teams_own_files(template_repo, tmp_path, baked_venv):
+    """The team adds views, a model, a setting and a dependency; the template changes a runtime
+    module and a settings default. The update touches no team file and the service's tests pass."""
+    out = tmp_path / "services"
+    out.mkdir()
+    run(CRUFT, "create", template_repo, "--no-input", "--output-dir", out, cwd=tmp_path)
+    service = out / "orders_service"
+    run("git", "init", "-q", "-b", "main", cwd=service)
+    commit(service, "baked")
+
+    for name, text in TEAM_FILES.items():
+        (service / name).write_text(text)
+    views = service / "orders_service" / "views.py"
+    views.write_text(
+        views.read_text().replace("\n\n\ndef index", "\nfrom orders_service.models import Order\n\n\ndef index", 1)
+        + "\n\ndef orders(request: HttpRequest) -> JsonResponse:\n"
+        + '    return JsonResponse({"orders": Order.objects.count()})\n'
+    )
+    urls = service / "orders_service" / "urls.py"
+    urls.write_text(
+        urls.read_text()
+        .replace("import index", "import index, orders")
+        .replace('name="index"),', 'name="index"),\n    path("orders/", orders),')
+    )
+    requirements = service / "requirements.txt"
+    requirements.write_text(requirements.read_text() + "sqlparse==0.6.1  # the team's own dependency\n")
+    run(baked_venv / "bin/python", "manage.py", "makemigrations", "orders_service", "-v0", cwd=service)
+    commit(service, "the team's orders")
+    team = {path: path.read_bytes() for path in service.rglob("*") if path.is_file() and ".git" not in path.parts}
+
+    baked = template_repo / "{{cookiecutter.project_slug}}"
+    exporter = baked / "{{cookiecutter.project_slug}}" / "metrics" / "exporter.py"
+    exporter.write_text(exporter.read_text().replace("MAX_CONNECTIONS = 8", "MAX_CONNECTIONS = 12"))
+    base = baked / "config" / "settings" / "base.py"
+    base.write_text(base.read_text().replace('TIME_ZONE = "UTC"', 'TIME_ZONE = "Etc/UTC"'))
+    commit(template_repo, "template v2: a runtime module and a settings default")
+
+    run(CRUFT, "update", "--skip-apply-ask", "--allow-untracked-files", cwd=service)
+
+    changed = run("git", "status", "--porcelain", cwd=service).stdout.split("\n")
+    assert sorted(line[3:] for line in changed if line) == [
+        ".cruft.json",
+        "config/settings/base.py",
+        "orders_service/metrics/exporter.py",
+    ], "the update touched the template's files only"
+    assert not list(service.rglob("*.rej"))
+    assert "MAX_CONNECTIONS = 12" in (service / "orders_service" / "metrics" / "exporter.py").read_text()
+    assert 'TIME_ZONE = "Etc/UTC"' in (service / "config" / "settings" / "base.py").read_text()
+    untouched = [path for path, text in team.items() if path.exists() and path.read_bytes() == text]
+    assert len(untouched) == len(team) - 3, "every other file, the team's own included, is as the team left it"
+
+    tests = run(
+        baked_venv / "bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not promtool", cwd=service
+    )
+    assert " passed" in tests.stdout and "test_orders" not in tests.stdout.split("short test summary")[-1]

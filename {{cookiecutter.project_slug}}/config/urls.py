@@ -2,10 +2,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from {{ cookiecutter.project_slug }}.views import index
-
 urlpatterns = [
-    path("", index, name="index"),
+    # The service's own routes: {{ cookiecutter.project_slug }}/urls.py, which the template never changes.
+    path("", include("{{ cookiecutter.project_slug }}.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -112,3 +112,6 @@ LOGGING = {
         "level": env_choice("DJANGO_LOG_LEVEL", "INFO", choices=LOG_LEVELS, any_case=True),
     },
 }
+
+# The service's own settings, last: see {{ cookiecutter.project_slug }}/settings.py.
+from {{ cookiecutter.project_slug }}.settings import *  # noqa: E402, F403

@@ -1,0 +1,6 @@
+"""The service's own settings, read last by config/settings/base.py, so they may override the template's.
+
+Template updates never touch this file: settings the team adds here never meet a
+template change in a merge. Production values that differ per deployment come
+from the environment (config/env.py has the readers).
+"""
