@@ -18,9 +18,8 @@ from pathlib import Path
 
 
 def hold_a_slot_like_a_worker(directory: Path) -> None:
-    package = Path.cwd().name  # the baked project's directory is named after its package
-    slots = importlib.import_module(f"{package}.metrics.slots")
-    durable = importlib.import_module(f"{package}.metrics.durable")
+    slots = importlib.import_module("worker_slots.slots")  # the baked project's, on sys.path by main()
+    durable = importlib.import_module("worker_slots.durable")
     directory.mkdir(parents=True, exist_ok=True)
     durable.keep_values_in_slot(slots.claim_slot(directory, 1))
 

@@ -121,7 +121,7 @@ def test_supported_combination_bakes_clean(bake, context):
     assert (project / "manage.py").is_file()
     assert (project / "gunicorn.conf.py").is_file()
     slug = context.get("project_slug") or project.name
-    assert project.name == slug and (project / slug / "metrics" / "ports.py").is_file()
+    assert project.name == slug and (project / slug / "apps.py").is_file()
 
     leftovers = []
     for path in baked_files(project):

@@ -177,11 +177,11 @@ def test_helm_test_pod_checks_the_http_port_and_every_metrics_port(rendered):
     pod = one(docs, "Pod")
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     command = pod["spec"]["containers"][0]["command"]
-    # The check is the service's own module (tests/test_workers.py runs it against real workers).
+    # The check is the baked health package's module (tests/test_workers.py runs it against real workers).
     assert command == [
         "python",
         "-m",
-        "orders_service.health.check_ports",
+        "health.check_ports",
         "rel-orders-service",
         "80",
         "9100",

@@ -1,7 +1,7 @@
 """Rules that must exist in several languages, read from every copy and proven to agree.
 
 The port limits live in the hook (Python, standard library only), the service
-(metrics/ports.py), the chart's schema (JSON Schema) and its ports helper (Go
+(config/ports.py), the chart's schema (JSON Schema) and its ports helper (Go
 template); the histogram bound's spelling lives in the Python client, the chart's SLO
 helper (Go template) and the promtool test template (Jinja).
 """
@@ -37,7 +37,7 @@ def module_constants(path) -> dict[str, object]:
 
 def test_port_and_worker_limits_agree_in_hook_service_schema_helper_and_prompts():
     from_hook = {name: getattr(hook, name) for name in LIMITS}
-    service = module_constants(SERVICE / "{{cookiecutter.project_slug}}" / "metrics" / "ports.py")
+    service = module_constants(SERVICE / "config" / "ports.py")
     assert {name: service[name] for name in LIMITS} == from_hook
 
     schema = json.loads((SERVICE / "chart" / "values.schema.json").read_text())
@@ -77,7 +77,7 @@ def test_a_slot_has_one_number_in_the_chart_the_logs_and_readyz(bake):
     conf = (bake() / "gunicorn.conf.py").read_text()
     assert "METRICS_PORTS[slot.number - 1]" in conf and 'name=f"slot-{slot.number}"' in conf
     assert 'worker.log.info("Worker %s holds metrics slot %s", worker.pid, slot.number)' in conf
-    slots = (bake() / bake().name / "metrics" / "slots.py").read_text()
+    slots = (bake() / "worker_slots" / "slots.py").read_text()
     assert "for number in range(1, slots + 1):" in slots
 
 

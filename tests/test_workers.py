@@ -330,7 +330,7 @@ def test_the_helm_test_pods_command_passes_against_real_workers_and_fails_withou
     }
     pod = one(helm.render(served_project / "chart", values), "Pod")
     command = pod["spec"]["containers"][0]["command"]
-    assert command[:3] == ["python", "-m", f"{served_project.name}.health.check_ports"]
+    assert command[:3] == ["python", "-m", "health.check_ports"]
     assert command[4:] == [str(port) for port in [service.http_port, *service.metrics_ports]]
     local = [str(baked_venv / "bin/python"), *command[1:3], "127.0.0.1", *command[4:]]
     passed = subprocess.run(local, cwd=served_project, capture_output=True, text=True, timeout=60)

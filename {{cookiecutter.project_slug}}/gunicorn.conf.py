@@ -31,8 +31,7 @@ sys.path.insert(0, PROJECT_DIR)
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
 from config.env import env_choice, env_int  # noqa: E402
-
-from {{ cookiecutter.project_slug }}.metrics.ports import (  # noqa: E402
+from config.ports import (  # noqa: E402
     PER_WORKER,
     bind_address,
     gunicorn_bind,
@@ -42,7 +41,8 @@ from {{ cookiecutter.project_slug }}.metrics.ports import (  # noqa: E402
     metrics_port_range,
     web_concurrency,
 )
-from {{ cookiecutter.project_slug }}.metrics.slots import (  # noqa: E402
+
+from worker_slots.slots import (  # noqa: E402
     CONTROL_SOCKET,
     RuntimeDirectoryUnusable,
     SlotDirectoryInUse,
@@ -168,8 +168,8 @@ def ensure_aggregator(server: Arbiter) -> None:
         return
     if process is not None:
         server.log.error("The metrics aggregator (pid %s) exited; starting a new one", process.pid)
-    # A new interpreter (fork and exec), not a thread or fork of the master: see metrics/aggregator.py.
-    argv = [sys.executable, "-m", "{{ cookiecutter.project_slug }}.metrics.aggregator"]
+    # A new interpreter (fork and exec), not a thread or fork of the master: see worker_slots/aggregator.py.
+    argv = [sys.executable, "-m", "worker_slots.aggregator"]
     argv += [str(SLOT_DIRECTORY), str(METRICS_PORTS[0]), METRICS_ADDRESS]
     process = subprocess.Popen(argv, cwd=PROJECT_DIR)  # noqa: S603  our own module, by the running interpreter
     server.metrics_aggregator = process
@@ -241,7 +241,7 @@ def post_fork(server: Arbiter, worker: Worker) -> None:
 
     slot = claim_slot(SLOT_DIRECTORY, WORKERS, heartbeat=worker.notify, on_wait=waiting)
     start_fresh_gauges(slot)
-    from {{ cookiecutter.project_slug }}.metrics.durable import keep_values_in_slot
+    from worker_slots.durable import keep_values_in_slot
 
     # Threaded workers update values from several threads at once; sync workers from one.
     keep_values_in_slot(slot, threaded=server.cfg.threads > 1 or server.cfg.worker_class_str != "sync")
@@ -252,8 +252,8 @@ def post_fork(server: Arbiter, worker: Worker) -> None:
 def post_worker_init(worker: Worker) -> None:
     if METRICS_MODE != PER_WORKER:
         return
-    from {{ cookiecutter.project_slug }}.metrics.durable import slot_registry
-    from {{ cookiecutter.project_slug }}.metrics.exporter import MetricsServer
+    from worker_slots.durable import slot_registry
+    from worker_slots.exporter import MetricsServer
 
     slot = worker.metrics_slot
     registry = slot_registry(slot)
@@ -264,7 +264,7 @@ def post_worker_init(worker: Worker) -> None:
 
 
 def worker_abort(worker: Worker) -> None:
-    from {{ cookiecutter.project_slug }}.metrics import timeouts
+    from request_metrics import timeouts
 
     counted = timeouts.record_timed_out_requests(timeouts.active_metrics())
     status = timeouts.TIMED_OUT_STATUS

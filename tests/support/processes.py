@@ -73,7 +73,7 @@ class Gunicorn(Process):
 
     @property
     def slot_directory(self) -> Path:
-        """The instance's private slot directory (the baked metrics/slots.py names it for the user)."""
+        """The instance's private slot directory (the baked worker_slots/slots.py names it for the user)."""
         return Path(self.env["GUNICORN_RUNTIME_DIR"]) / f"{self.project.name}-metrics-{os.geteuid()}"
 
     def open_metrics_ports(self) -> list[int]:

@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from {{ cookiecutter.project_slug }}.metrics.buckets import DEFAULT_BOUNDS, latency_buckets
+from request_metrics.buckets import DEFAULT_BOUNDS, latency_buckets
 
 
 def test_threshold_becomes_a_bound_between_the_defaults():

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from {{ cookiecutter.project_slug }}.health.check_ports import main
+from health.check_ports import main
 
 
 class Answers(BaseHTTPRequestHandler):

@@ -8,12 +8,12 @@ import urllib.request
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from {{ cookiecutter.project_slug }}.metrics.exporter import (
+from worker_slots.exporter import (
     IDLE_TIMEOUT_SECONDS,
     MAX_CONNECTIONS,
     MetricsServer,
 )
-from {{ cookiecutter.project_slug }}.metrics.slots import reported_problems
+from worker_slots.slots import reported_problems
 
 
 def scrape(port: int) -> str:

@@ -53,7 +53,7 @@ def test_probes_are_not_counted_in_request_metrics(client):
 
 @pytest.mark.django_db
 def test_readiness_reports_an_unserved_metrics_port(client, settings, tmp_path):
-    from {{ cookiecutter.project_slug }}.metrics.slots import report_problem
+    from worker_slots.slots import report_problem
 
     settings.METRICS_SLOT_DIRECTORY, settings.METRICS_MODE = tmp_path, "per_worker"
     assert client.get("/readyz").status_code == 200
@@ -65,7 +65,7 @@ def test_readiness_reports_an_unserved_metrics_port(client, settings, tmp_path):
 
 @pytest.mark.django_db
 def test_readiness_reports_unapplied_migrations(client, monkeypatch):
-    from {{ cookiecutter.project_slug }}.health import probes
+    from health import probes
 
     monkeypatch.setattr(probes, "_migrated", False)
     monkeypatch.setattr(probes.MigrationExecutor, "migration_plan", lambda self, targets: ["auth.0013", "admin.0004"])

@@ -5,8 +5,8 @@ import struct
 
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
-from {{ cookiecutter.project_slug }}.metrics import mmap_file
-from {{ cookiecutter.project_slug }}.metrics.mmap_file import SlotFile
+from worker_slots import mmap_file
+from worker_slots.mmap_file import SlotFile
 
 ADAPTER = "metrics/mmap_file.py"
 

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from {{ cookiecutter.project_slug }}.metrics.ports import (
+from config.ports import (
     bind_address,
     gunicorn_bind,
     http_port,

@@ -4,8 +4,8 @@ import pytest
 from django.conf import settings
 from prometheus_client import REGISTRY
 
-from {{ cookiecutter.project_slug }}.metrics.lean import LeanMetrics, LeanMetricsMiddleware
-from {{ cookiecutter.project_slug }}.metrics.profiles import (
+from request_metrics.lean import LeanMetrics, LeanMetricsMiddleware
+from request_metrics.profiles import (
     instrumented_cache_backend,
     instrumented_database_engine,
     metrics_middleware,

@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from {{ cookiecutter.project_slug }}.metrics.slots import (
+from worker_slots.slots import (
     SlotDirectoryInUse,
     SlotDirectoryNotOurs,
     claim_slot,
@@ -146,7 +146,7 @@ def test_the_kernel_releases_a_slot_when_its_holder_is_killed(tmp_path, python_p
     holder = python_process(f"""
         import time
         from pathlib import Path
-        from {{ cookiecutter.project_slug }}.metrics.slots import claim_slot
+        from worker_slots.slots import claim_slot
         print(claim_slot(Path({str(tmp_path)!r}), 2).number, flush=True)
         time.sleep(60)
     """)

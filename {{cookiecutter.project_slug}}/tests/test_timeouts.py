@@ -3,8 +3,8 @@
 import pytest
 from django.test import RequestFactory
 
-from {{ cookiecutter.project_slug }}.metrics.inflight import IN_FLIGHT
-from {{ cookiecutter.project_slug }}.metrics.timeouts import (
+from request_metrics.inflight import IN_FLIGHT
+from request_metrics.timeouts import (
     TIMED_OUT_STATUS,
     active_metrics,
     record_timed_out_requests,
@@ -81,9 +81,9 @@ def profile_middleware(settings):
     The lean middleware counts responses itself; in the full profile django-prometheus'
     own middleware does, and ``InFlightMiddleware`` only notes requests in flight.
     """
-    from {{ cookiecutter.project_slug }}.metrics.inflight import InFlightMiddleware
-    from {{ cookiecutter.project_slug }}.metrics.lean import LeanMetricsMiddleware
-    from {{ cookiecutter.project_slug }}.metrics.profiles import LEAN
+    from request_metrics.inflight import InFlightMiddleware
+    from request_metrics.lean import LeanMetricsMiddleware
+    from request_metrics.profiles import LEAN
 
     if settings.METRICS_PROFILE == LEAN:
         yield LeanMetricsMiddleware(streamed), 1

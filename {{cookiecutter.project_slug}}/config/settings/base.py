@@ -4,8 +4,8 @@ from pathlib import Path
 
 from config.env import env_bool, env_choice, env_database, env_float
 
-from {{ cookiecutter.project_slug }}.metrics.buckets import latency_buckets
-from {{ cookiecutter.project_slug }}.metrics.profiles import (
+from request_metrics.buckets import latency_buckets
+from request_metrics.profiles import (
     PROFILES,
     instrumented_cache_backend,
     instrumented_database_engine,
@@ -22,7 +22,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     # Replaces "django_prometheus": same app, but it never binds a port at load time.
-    "{{ cookiecutter.project_slug }}.metrics.apps.WorkerMetricsConfig",
+    "request_metrics.apps.WorkerMetricsConfig",
+    "health.apps.HealthConfig",
     "{{ cookiecutter.project_slug }}.apps.ServiceConfig",
 ]
 
@@ -31,7 +32,7 @@ METRICS_PROFILE = env_choice("METRICS_PROFILE", "{{ cookiecutter.metrics_profile
 METRICS_FIRST_MIDDLEWARE, METRICS_LAST_MIDDLEWARE = metrics_middleware(METRICS_PROFILE)
 
 MIDDLEWARE = [
-    "{{ cookiecutter.project_slug }}.health.middleware.HealthProbeMiddleware",
+    "health.middleware.HealthProbeMiddleware",
     *METRICS_FIRST_MIDDLEWARE,
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -3,15 +3,15 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
-from config.settings.base import *  # noqa: F403
-
-from {{ cookiecutter.project_slug }}.metrics.ports import (
+from config.ports import (
     http_port,
     metrics_mode,
     metrics_port_range,
     web_concurrency,
 )
-from {{ cookiecutter.project_slug }}.metrics.slots import RuntimeDirectoryUnusable, slot_directory
+from config.settings.base import *  # noqa: F403
+
+from worker_slots.slots import RuntimeDirectoryUnusable, slot_directory
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 DEBUG = False

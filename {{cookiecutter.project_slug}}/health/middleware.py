@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from {{ cookiecutter.project_slug }}.health.probes import liveness, readiness
+from health.probes import liveness, readiness
 
 PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {
     "/healthz": liveness,

@@ -10,12 +10,12 @@ PROFILES = (LEAN, FULL)
 # (first in MIDDLEWARE, right after the health probes; last in MIDDLEWARE)
 _MIDDLEWARE = {
     # Three metrics per request: responses by status/view/method, latency by view/method, exceptions.
-    LEAN: ((), ("{{ cookiecutter.project_slug }}.metrics.lean.LeanMetricsMiddleware",)),
+    LEAN: ((), ("request_metrics.lean.LeanMetricsMiddleware",)),
     # django-prometheus' defaults: about thirteen metrics per request.
     FULL: (
         (
             "django_prometheus.middleware.PrometheusBeforeMiddleware",
-            "{{ cookiecutter.project_slug }}.metrics.inflight.InFlightMiddleware",
+            "request_metrics.inflight.InFlightMiddleware",
         ),
         ("django_prometheus.middleware.PrometheusAfterMiddleware",),
     ),

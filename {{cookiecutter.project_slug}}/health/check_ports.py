@@ -1,6 +1,6 @@
 """What `helm test` runs in the service's own image: every port of the release answers from inside the cluster.
 
-    python -m {{ cookiecutter.project_slug }}.health.check_ports HOST HTTP_PORT [METRICS_PORT ...]
+    python -m health.check_ports HOST HTTP_PORT [METRICS_PORT ...]
 
 The HTTP port must answer /healthz with "ok", each metrics port /metrics with
 Prometheus text (python_info). One line per port; exits 1 if any failed.

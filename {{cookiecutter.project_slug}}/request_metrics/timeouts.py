@@ -8,7 +8,7 @@ metrics middleware notes each request in flight (``inflight.py``), and
 ``worker_abort`` records every one still in flight with its view and method,
 and its latency as the
 time it had run. The values live in the slot's memory-mapped files
-(``durable.py``), so the write survives the worker's exit.
+(``worker_slots/durable.py``), so the write survives the worker's exit.
 
 The status is 500 because that is what the client receives: the worker's exit
 unwinds through gunicorn's request handler, which answers 500 Internal Server
@@ -32,8 +32,8 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 
-from {{ cookiecutter.project_slug }}.metrics.inflight import IN_FLIGHT, method_label, view_name
-from {{ cookiecutter.project_slug }}.metrics.inflight import TIMED_OUT_STATUS as TIMED_OUT_STATUS
+from request_metrics.inflight import IN_FLIGHT, method_label, view_name
+from request_metrics.inflight import TIMED_OUT_STATUS as TIMED_OUT_STATUS
 
 
 def _view_name_of_abandoned(request: HttpRequest) -> str:
@@ -49,10 +49,10 @@ def active_metrics() -> Any:  # django-prometheus is untyped
     """The ``Metrics`` instance of the profile in use (imported late: django_prometheus reads settings)."""
     from django.conf import settings
 
-    from {{ cookiecutter.project_slug }}.metrics.profiles import LEAN
+    from request_metrics.profiles import LEAN
 
     if settings.METRICS_PROFILE == LEAN:
-        from {{ cookiecutter.project_slug }}.metrics.lean import LeanMetrics
+        from request_metrics.lean import LeanMetrics
 
         return LeanMetrics.get_instance()
     from django_prometheus.middleware import Metrics

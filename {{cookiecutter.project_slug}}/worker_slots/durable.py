@@ -43,8 +43,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-from {{ cookiecutter.project_slug }}.metrics.mmap_file import SlotFile
-from {{ cookiecutter.project_slug }}.metrics.slots import Slot, report_degraded
+from worker_slots.mmap_file import SlotFile
+from worker_slots.slots import Slot, report_degraded
 
 logger = logging.getLogger(__name__)
 _VALUE_AND_TIMESTAMP = struct.Struct("dd").pack

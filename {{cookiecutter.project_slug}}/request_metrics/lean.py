@@ -21,8 +21,8 @@ from django_prometheus.conf import NAMESPACE, PROMETHEUS_LATENCY_BUCKETS
 from django_prometheus.middleware import Metrics
 from prometheus_client import Counter, Histogram
 
-from {{ cookiecutter.project_slug }}.metrics import inflight
-from {{ cookiecutter.project_slug }}.metrics.inflight import IN_FLIGHT, method_label, view_name
+from request_metrics import inflight
+from request_metrics.inflight import IN_FLIGHT, method_label, view_name
 
 
 class LeanMetrics(Metrics):  # type: ignore[misc]  # django-prometheus is untyped

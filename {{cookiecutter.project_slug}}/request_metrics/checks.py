@@ -7,11 +7,11 @@ from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from {{ cookiecutter.project_slug }}.metrics.ports import PER_WORKER, ephemeral_port_range, port_range_problems
+from config.ports import PER_WORKER, ephemeral_port_range, port_range_problems
 
 # What Django passes a check: the apps to check, or None for all of them.
 AppConfigs = Sequence[AppConfig] | None
-APP_CONFIG = "{{ cookiecutter.project_slug }}.metrics.apps.WorkerMetricsConfig"
+APP_CONFIG = "request_metrics.apps.WorkerMetricsConfig"
 
 
 @register(Tags.compatibility)

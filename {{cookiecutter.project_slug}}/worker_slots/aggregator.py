@@ -19,8 +19,8 @@ import os
 import time
 from pathlib import Path
 
-from {{ cookiecutter.project_slug }}.metrics.durable import aggregated_registry
-from {{ cookiecutter.project_slug }}.metrics.exporter import MetricsServer
+from worker_slots.durable import aggregated_registry
+from worker_slots.exporter import MetricsServer
 
 EXPORTER_NAME = "aggregated"
 

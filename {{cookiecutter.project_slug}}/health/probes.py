@@ -18,9 +18,10 @@ from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from {{ cookiecutter.project_slug }}.metrics.durable import FAULTS
-from {{ cookiecutter.project_slug }}.metrics.ports import AGGREGATED
-from {{ cookiecutter.project_slug }}.metrics.slots import degraded_notes, metrics_problems
+from config.ports import AGGREGATED
+
+from worker_slots.durable import FAULTS
+from worker_slots.slots import degraded_notes, metrics_problems
 
 _migrated = False  # once every migration is applied, it stays so for the life of the process
 

@@ -28,7 +28,7 @@ from wsgiref.simple_server import WSGIRequestHandler
 from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
-from {{ cookiecutter.project_slug }}.metrics.slots import clear_problem, report_problem
+from worker_slots.slots import clear_problem, report_problem
 
 logger = logging.getLogger(__name__)
 
