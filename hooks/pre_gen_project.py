@@ -5,7 +5,7 @@ standard library only and stays compatible with every Python that cookiecutter
 supports. Each rule is one small validator that raises ``InvalidAnswer`` with a
 message naming the key, the value given and what is allowed; tests import them.
 
-The port rules mirror the baked project's ``config/ports.py`` and the chart's
+The port rules mirror the baked project's ``environment/ports.py`` and the chart's
 ``values.schema.json``: the three run in different places (bake time, process
 start, ``helm install``) and cannot import each other.
 """
@@ -46,6 +46,7 @@ PROJECT_NAMES = frozenset(
         "scripts",
         "staticfiles",
         # The template's own packages beside the service's.
+        "environment",
         "worker_slots",
         "request_metrics",
         "health",
@@ -285,7 +286,7 @@ def validate(answers: Mapping[str, object]) -> None:
     http_port = parse_port("http_port", answers["http_port"])
     start = parse_port("metrics_start_port", answers["metrics_start_port"])
     validate_metrics_mode(answers["metrics_mode"])
-    # The ports in use: one per worker, or the aggregated mode's one (as config/ports.py counts them).
+    # The ports in use: one per worker, or the aggregated mode's one (as environment/ports.py counts them).
     if answers["metrics_mode"] == "per_worker":
         ports_in_use, sized_by = workers, f"web_concurrency={workers}"
     else:

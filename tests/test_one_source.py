@@ -1,7 +1,7 @@
 """Rules that must exist in several languages, read from every copy and proven to agree.
 
 The port limits live in the hook (Python, standard library only), the service
-(config/ports.py), the chart's schema (JSON Schema) and its ports helper (Go
+(environment/ports.py), the chart's schema (JSON Schema) and its ports helper (Go
 template); the histogram bound's spelling lives in the Python client, the chart's SLO
 helper (Go template) and the promtool test template (Jinja).
 """
@@ -37,7 +37,7 @@ def module_constants(path) -> dict[str, object]:
 
 def test_port_and_worker_limits_agree_in_hook_service_schema_helper_and_prompts():
     from_hook = {name: getattr(hook, name) for name in LIMITS}
-    service = module_constants(SERVICE / "config" / "ports.py")
+    service = module_constants(SERVICE / "environment" / "ports.py")
     assert {name: service[name] for name in LIMITS} == from_hook
 
     schema = json.loads((SERVICE / "chart" / "values.schema.json").read_text())

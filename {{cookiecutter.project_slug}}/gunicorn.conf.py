@@ -30,8 +30,7 @@ sys.path.insert(0, PROJECT_DIR)
 
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
-from config.env import env_choice, env_int  # noqa: E402
-from config.ports import (  # noqa: E402
+from environment.ports import (  # noqa: E402
     PER_WORKER,
     bind_address,
     gunicorn_bind,
@@ -41,7 +40,7 @@ from config.ports import (  # noqa: E402
     metrics_port_range,
     web_concurrency,
 )
-
+from environment.readers import env_choice, env_int  # noqa: E402
 from worker_slots.slots import (  # noqa: E402
     CONTROL_SOCKET,
     RuntimeDirectoryUnusable,

@@ -18,8 +18,7 @@ from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from config.ports import AGGREGATED
-
+from environment.ports import AGGREGATED
 from worker_slots.durable import FAULTS
 from worker_slots.slots import degraded_notes, metrics_problems
 

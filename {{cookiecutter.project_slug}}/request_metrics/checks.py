@@ -7,7 +7,7 @@ from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from config.ports import PER_WORKER, ephemeral_port_range, port_range_problems
+from environment.ports import PER_WORKER, ephemeral_port_range, port_range_problems
 
 # What Django passes a check: the apps to check, or None for all of them.
 AppConfigs = Sequence[AppConfig] | None

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.ports import (
+from environment.ports import (
     bind_address,
     gunicorn_bind,
     http_port,

@@ -2,8 +2,7 @@
 
 from pathlib import Path
 
-from config.env import env_bool, env_choice, env_database, env_float
-
+from environment.readers import env_bool, env_choice, env_database, env_float
 from request_metrics.buckets import latency_buckets
 from request_metrics.profiles import (
     PROFILES,

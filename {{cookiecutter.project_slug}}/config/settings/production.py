@@ -2,15 +2,15 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
-from config.ports import (
+from config.settings.base import *  # noqa: F403
+
+from environment.ports import (
     http_port,
     metrics_mode,
     metrics_port_range,
     web_concurrency,
 )
-from config.settings.base import *  # noqa: F403
-
+from environment.readers import env_bool, env_int, env_list, env_str
 from worker_slots.slots import RuntimeDirectoryUnusable, slot_directory
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")

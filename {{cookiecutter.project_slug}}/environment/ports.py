@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_choice, env_int, env_str
+from environment.readers import env_choice, env_int, env_str
 
 PER_WORKER = "per_worker"  # one port per worker slot: Prometheus scrapes WEB_CONCURRENCY targets per pod
 AGGREGATED = "aggregated"  # one port per pod, every slot summed: for scrapers that read one port
