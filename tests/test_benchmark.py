@@ -41,3 +41,18 @@ def test_quick_benchmark_prints_the_table_and_writes_every_figure(tmp_path):
     assert recycled["lean-aggregated"]["files"] == 4
     assert recycled["multiprocess"]["files"] > recycled["lean-aggregated"]["files"]
     assert report["boot"]["4"]["seconds_to_all_ports"] > 0
+
+
+def test_the_files_the_benchmark_adds_to_a_bake_type_check_strictly(bake, baked_venv, tmp_path):
+    """benchmarks/overlay/ is real source under the baked project's own strict mypy, not strings."""
+    project = tmp_path / bake().name
+    shutil.copytree(bake(), project, ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache"))
+    shutil.copytree(
+        REPO / "benchmarks" / "overlay", project, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    overlay = REPO / "benchmarks" / "overlay"
+    files = [str(path.relative_to(overlay)) for path in overlay.rglob("*.py")]
+    command = [baked_venv / "bin/mypy", "--cache-dir", tmp_path / "mypy-cache", *files]
+    result = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(files) == ["bench_peer.conf.py", "config/settings/bench_bare.py"]
