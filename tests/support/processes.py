@@ -81,7 +81,7 @@ class Gunicorn(Process):
 
     def worker_pids(self) -> list[int]:
         """The master's children but the aggregated mode's metrics process, which is no worker."""
-        return [pid for pid in self.children() if b"metrics.aggregator" not in _cmdline(pid)]
+        return [pid for pid in self.children() if b"worker_slots.aggregator" not in _cmdline(pid)]
 
     def wait_ready(self, timeout: float = 60) -> float:
         def ready() -> bool:
