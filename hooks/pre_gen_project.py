@@ -33,6 +33,9 @@ MAX_SLUG_LENGTH = 40
 MAX_NAME_LENGTH = 100
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# An http(s) address with a host and a path, nothing YAML, PromQL annotations or Markdown would
+# read differently: the chart's values.schema.json allows the same characters (httpUrl).
+REPOSITORY_URL_PATTERN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~%+-]+)+$")
 # Top-level names the baked project itself uses, as modules or as directories beside the package.
 PROJECT_NAMES = frozenset(
     {
@@ -192,6 +195,15 @@ def validate_description(text: str) -> None:
         )
 
 
+def validate_repository_url(url: str) -> None:
+    if not REPOSITORY_URL_PATTERN.match(url):
+        raise InvalidAnswer(
+            f"repository_url={url!r} is not allowed: give the repository's web address, http(s)://host/path"
+            " with no query, fragment, spaces or trailing slash (e.g. 'https://github.com/org/orders_service');"
+            " alerts link their runbooks under it"
+        )
+
+
 def require_plain_form(key: str, value: object, plain: str) -> None:
     """Answers are written into Python, YAML, JSON, a Dockerfile and PromQL as typed, and
     those read '08000' or ' 8000 ' differently (a SyntaxError, octal 8, an empty variable):
@@ -282,6 +294,7 @@ def validate(answers: Mapping[str, object]) -> None:
     validate_project_name(str(answers["project_name"]))
     validate_project_slug(str(answers["project_slug"]))
     validate_description(str(answers["description"]))
+    validate_repository_url(str(answers["repository_url"]))
     workers = parse_web_concurrency(answers["web_concurrency"])
     http_port = parse_port("http_port", answers["http_port"])
     start = parse_port("metrics_start_port", answers["metrics_start_port"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -110,9 +111,10 @@ def deployed(served_project, baked_venv, tmp_path) -> Iterator:
     if PROMETHEUS is None:
         pytest.skip("prometheus is not installed (Debian package 'prometheus'; .ci/run installs it)")
     started: list = []
+    numbers = itertools.count()  # atomic: deployments may be started from several threads at once
 
     def start(workers: int, **options):
-        workdir = tmp_path / f"deploy-{len(started)}"
+        workdir = tmp_path / f"deploy-{next(numbers)}"
         workdir.mkdir()
         return deploy(served_project, baked_venv, workdir, started, workers, **options)
 

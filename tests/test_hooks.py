@@ -9,13 +9,13 @@ from hooks import pre_gen_project as hook
 from tests.support.paths import REPO
 
 # cookiecutter.json's defaults as a user accepting them answers (a choice's first entry). The slug's
-# default is a Jinja expression, given here as it renders for the default name.
+# default and the repository's are Jinja expressions, given here as they render for the default name.
 DEFAULTS = json.loads((REPO / "cookiecutter.json").read_text())
 VALID = {
     key: value[0] if isinstance(value, list) else value
     for key, value in DEFAULTS.items()
     if not key.startswith("_") and "{{" not in str(value)
-} | {"project_slug": "orders_service"}
+} | {"project_slug": "orders_service", "repository_url": "https://github.com/org/orders_service"}
 
 
 def rejection(**changes: str) -> str:
@@ -216,3 +216,27 @@ def test_next_steps_come_from_the_readmes_own_section_not_the_description():
 @pytest.mark.parametrize("description", ["tab\there", "bell\a", "del\x7f", "line\u2028separator"])
 def test_description_must_be_one_printable_line(description):
     assert rejection(description=description).startswith(f"description={description!r} is not allowed")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "github.com/org/orders",
+        "ftp://example.com/orders",
+        "https://github.com/org/orders/",
+        "https://github.com",
+        "https://github.com/org/orders?tab=readme",
+        "https://github.com/org/or ders",
+        'https://github.com/org/"orders"',
+    ],
+    ids=["no-scheme", "ftp", "trailing-slash", "no-path", "query", "space", "quotes"],
+)
+def test_repository_url_must_be_a_plain_web_address(url):
+    assert rejection(repository_url=url).startswith(f"repository_url={url!r} is not allowed: give the repository's")
+
+
+@pytest.mark.parametrize(
+    "url", ["https://github.com/org/orders_service", "https://gitlab.example.com:8443/platform/team/orders-service"]
+)
+def test_repository_url_accepts_hosted_repositories(url):
+    hook.validate({**VALID, "repository_url": url})

@@ -21,6 +21,10 @@ SAMPLES_AFTER_TRAFFIC = """
 import importlib, json, os
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
 import django
+from django.conf import settings
+# The instrumented engine (METRICS_DATABASE), whose errors DjangoDatabaseErrors reads; the test
+# settings' own SQLite database, read before any connection opens.
+settings.DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.sqlite3"
 django.setup()
 from django.test import Client, override_settings
 from django.test.utils import setup_test_environment
@@ -38,10 +42,18 @@ with override_settings(FAULT_INJECTION_VIEWS=True):
     assert client.get("/__fault__/status/503").status_code == 503
     assert client.get("/no-such-page/").status_code == 404
     assert client.get("/admin/login/").status_code == 200
+    client.get("/readyz")  # sets django_migrations_unapplied_total, whatever it answers
+from django.db import DatabaseError, connection
+try:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM no_such_table")
+except DatabaseError:
+    pass
 from prometheus_client import REGISTRY
 print(json.dumps([
     [s.name, sorted(s.labels.items()), s.value]
-    for m in REGISTRY.collect() for s in m.samples if s.name.startswith("django_http")
+    for m in REGISTRY.collect() for s in m.samples
+    if s.name.startswith(("django_http", "django_db_errors", "django_migrations_unapplied"))
 ]))
 """
 # What the request panels of the community Django dashboards (grafana.com 17613 / 17616 / 17617,
@@ -89,6 +101,8 @@ def test_profile_exports_every_series_the_rules_and_dashboard_select(bake, baked
         "django_http_responses_total_by_status_view_method_total",
         "django_http_requests_latency_seconds_by_view_method_bucket",
         "django_http_requests_latency_seconds_by_view_method_count",
+        "django_migrations_unapplied_total",  # DjangoMigrationsUnapplied; set by /readyz
+        "django_db_errors_total",  # DjangoDatabaseErrors; the instrumented engine (METRICS_DATABASE)
     }
     for name, labels in needed.items():
         assert name in exported, f"{profile} does not export {name}"

@@ -98,11 +98,13 @@ def test_alerts_carry_severity_slo_and_a_summary(bake):
         "LatencyErrorBudgetBurnFast",
         "LatencyErrorBudgetBurnSlow",
         "MetricsTargetsMissing",
+        "DjangoMigrationsUnapplied",
+        "DjangoDatabaseErrors",
     }
     for name, alert in names.items():
         assert alert["labels"]["severity"] in {"critical", "warning"}
         assert alert["annotations"]["summary"] and alert["annotations"]["description"]
-        if name != "MetricsTargetsMissing":
+        if "ErrorBudget" in name:
             assert alert["labels"]["slo"] in name.lower()
     assert names["AvailabilityErrorBudgetBurnFast"]["labels"]["severity"] == "critical"
     assert names["AvailabilityErrorBudgetBurnSlow"]["labels"]["severity"] == "warning"

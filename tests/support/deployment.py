@@ -82,21 +82,27 @@ def deploy(
     naive: bool = False,
     rules: bool = False,
     config: dict | None = None,
+    alerts: dict | None = None,
+    alertmanager_port: int | None = None,
+    namespace: str = NAMESPACE,
     **extra_env: str,
 ) -> Deployed:
     """Start the service and Prometheus; each process goes into ``started`` for the caller to stop.
 
     ``config`` goes into the chart's env.config (so it shapes the rendered ports too);
-    ``extra_env`` only into the process' environment.
+    ``alerts`` into the chart's prometheusRule values (``pageFor``, say), as a user would set them;
+    ``extra_env`` only into the process' environment. With ``alertmanager_port``, Prometheus
+    sends its alerts there. ``namespace`` is the release's, and so the namespace label of every
+    series and alert: deployments in different namespaces can share one Alertmanager.
     """
     ports = free_block(workers + 1)
     chart_config = {"WEB_CONCURRENCY": workers, "METRICS_START_PORT": ports[1], "HTTP_PORT": ports[0], **(config or {})}
     values = {
         "env": {"config": chart_config},
         "serviceMonitor": {"interval": "1s", "scrapeTimeout": "1s"},
-        "prometheusRule": {"interval": "1s", "periodInterval": "1s"},
+        "prometheusRule": {"interval": "1s", "periodInterval": "1s", **(alerts or {})},
     }
-    docs = helm.render(project / "chart", values, release="e2e", namespace=NAMESPACE)
+    docs = helm.render(project / "chart", values, release="e2e", namespace=namespace)
     config = dict(env_configmap(docs)["data"])
     # The chart's demo database lives in the pod's /tmp; here, the project's migrated one.
     config["DATABASE_URL"] = f"sqlite:///{project / 'db.sqlite3'}"
@@ -109,7 +115,7 @@ def deploy(
     started.append(service)
     service.wait_ready()
 
-    jobs = scrape_jobs_from_chart(docs, namespace=NAMESPACE)
+    jobs = scrape_jobs_from_chart(docs, namespace=namespace)
     if naive:
         jobs.append(
             {
@@ -123,7 +129,7 @@ def deploy(
     if rules:
         rule_files.append(workdir / "rules.yaml")
         rule_files[0].write_text(yaml.safe_dump(one(docs, "PrometheusRule")["spec"], sort_keys=False))
-    prometheus = Prometheus(workdir, jobs, rule_files)
+    prometheus = Prometheus(workdir, jobs, rule_files, alertmanager_port=alertmanager_port)
     started.append(prometheus)
     deployment = Deployed(service, prometheus, one(docs, "Service")["metadata"]["name"], docs)
     deployment.wait_all_up()

@@ -29,6 +29,7 @@ OPERATOR_APIS = (
     "monitoring.coreos.com/v1/ServiceMonitor",
     "monitoring.coreos.com/v1/PodMonitor",
     "monitoring.coreos.com/v1/PrometheusRule",
+    "monitoring.coreos.com/v1alpha1/AlertmanagerConfig",
 )
 
 

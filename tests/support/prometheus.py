@@ -58,13 +58,23 @@ def scrape_jobs_from_chart(docs: list[dict], namespace: str, host: str = "127.0.
 class Prometheus(Process):
     """``prometheus`` on a free loopback port with its own temporary storage."""
 
-    def __init__(self, workdir: Path, jobs: list[dict], rule_files: list[Path] = (), evaluation: str = "1s") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        jobs: list[dict],
+        rule_files: list[Path] = (),
+        evaluation: str = "1s",
+        alertmanager_port: int | None = None,
+    ) -> None:
         self.port = free_block(1)[0]
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": evaluation},
             "rule_files": [str(path) for path in rule_files],
             "scrape_configs": jobs,
         }
+        if alertmanager_port is not None:
+            targets = [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]
+            config["alerting"] = {"alertmanagers": [{"static_configs": targets}]}
         config_path = workdir / "prometheus.yml"
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         argv = [

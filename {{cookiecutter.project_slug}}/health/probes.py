@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django_prometheus.migrations import unapplied_migrations as unapplied_migrations_gauge
 
 from environment.ports import AGGREGATED
 from worker_slots.durable import FAULTS
@@ -26,14 +27,20 @@ _migrated = False  # once every migration is applied, it stays so for the life o
 
 
 def unapplied_migrations() -> int:
-    """How many migrations the database still lacks (0 once seen complete: no more disk reads)."""
+    """How many migrations the database still lacks (0 once seen complete: no more disk reads).
+
+    Also exported as django-prometheus' ``django_migrations_unapplied_total``, which the
+    DjangoMigrationsUnapplied alert reads: a pod kept out of the Service by this probe
+    is a stuck rollout, and only the metric tells anyone.
+    """
     global _migrated
-    if _migrated:
-        return 0
-    executor = MigrationExecutor(connections["default"])
-    count = len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
-    _migrated = count == 0
-    return count
+    if not _migrated:
+        executor = MigrationExecutor(connections["default"])
+        count = len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+        _migrated = count == 0
+        unapplied_migrations_gauge.labels("default").set(count)
+        return count
+    return 0
 
 
 def liveness(request: HttpRequest) -> HttpResponse:

@@ -72,3 +72,22 @@ def test_readiness_reports_unapplied_migrations(client, monkeypatch):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "ok", "unapplied_migrations": 2}
+
+
+@pytest.mark.django_db
+def test_readiness_exports_unapplied_migrations_for_the_alert(client, monkeypatch):
+    """DjangoMigrationsUnapplied reads django_migrations_unapplied_total: the probe keeps it current."""
+    from prometheus_client import REGISTRY
+
+    from health import probes
+
+    def exported() -> float | None:
+        return REGISTRY.get_sample_value("django_migrations_unapplied_total", {"connection": "default"})
+
+    monkeypatch.setattr(probes, "_migrated", False)
+    with monkeypatch.context() as patched:
+        patched.setattr(probes.MigrationExecutor, "migration_plan", lambda self, targets: ["auth.0013"])
+        client.get("/readyz")
+        assert exported() == 1
+    assert client.get("/readyz").status_code == 200
+    assert exported() == 0

@@ -64,7 +64,12 @@ def test_promtool_unit_tests(rules_dir, unit_test):
 
 def test_unit_tests_are_shipped():
     shipped = {path.name for path in CHART.glob("rule-tests/*.test.yaml")}
-    assert shipped == {"slo-alerts.test.yaml", "slo-budget.test.yaml"}
+    assert shipped == {
+        "slo-alerts.test.yaml",
+        "slo-budget.test.yaml",
+        "low-traffic.test.yaml",
+        "django-alerts.test.yaml",
+    }
 
 
 def expressions(values: dict) -> str:

@@ -19,7 +19,7 @@ Whether the cluster serves a prometheus-operator kind, e.g. (dict "root" $ "kind
 CRDs such an object would fail the whole install.
 */}}
 {{- define "__chart__.hasOperatorApi" -}}
-{{- if or .root.Values.assumeOperatorApi (.root.Capabilities.APIVersions.Has (printf "monitoring.coreos.com/v1/%s" .kind)) }}true{{ end }}
+{{- if or .root.Values.assumeOperatorApi (.root.Capabilities.APIVersions.Has (printf "monitoring.coreos.com/%s/%s" (default "v1" .version) .kind)) }}true{{ end }}
 {{- end }}
 
 {{/* The grace period the kubelet gives a terminating pod: preStop sleep, then gunicorn's graceful timeout. */}}

@@ -15,37 +15,68 @@ service's Python client spells it: 0.3 stays "0.3", but 1 is "1.0".
 {{- end }}
 
 {{/*
-The two SLI recording rules (availability, latency) over one window: the
-share of this service's requests that failed the SLO, summed over every
-worker and pod. Called with (dict "root" $ "window" "5m").
+Failed requests per second of one SLO over one window, summed over every
+worker and pod: the numerator of its SLI, and what the low-traffic guard counts.
+Called with (dict "root" $ "window" "5m" "slo" "availability").
+*/}}
+{{- define "__chart__.sliErrors" -}}
+{{- $requests := printf "%s, view!=\"prometheus-django-metrics\"" (include "__chart__.sloSelector" .root) }}
+{{- if eq .slo "availability" -}}
+(
+  sum by (namespace, job) (rate(django_http_responses_total_by_status_view_method_total{ {{- $requests }}, status=~"5.."}[{{ .window }}]))
+  or
+  0 * sum by (namespace, job) (rate(django_http_responses_total_by_status_view_method_total{ {{- $requests }}}[{{ .window }}]))
+)
+{{- else -}}
+(
+  sum by (namespace, job) (rate(django_http_requests_latency_seconds_by_view_method_count{ {{- $requests }}}[{{ .window }}]))
+  -
+  sum by (namespace, job) (rate(django_http_requests_latency_seconds_by_view_method_bucket{ {{- $requests }}, le="{{ include "__chart__.latencyBucketLabel" .root }}"}[{{ .window }}]))
+)
+{{- end }}
+{{- end }}
+
+{{/* Requests per second that one SLO counts over one window: the SLI's denominator. */}}
+{{- define "__chart__.sliRequests" -}}
+{{- $requests := printf "%s, view!=\"prometheus-django-metrics\"" (include "__chart__.sloSelector" .root) }}
+{{- if eq .slo "availability" -}}
+sum by (namespace, job) (rate(django_http_responses_total_by_status_view_method_total{ {{- $requests }}}[{{ .window }}]))
+{{- else -}}
+sum by (namespace, job) (rate(django_http_requests_latency_seconds_by_view_method_count{ {{- $requests }}}[{{ .window }}]))
+{{- end }}
+{{- end }}
+
+{{/*
+The SLI recording rules (availability, latency) over one window: the share
+of this service's requests that failed each SLO. Until the first 5xx there is
+no 5xx series: the availability numerator counts zero failures, not no data.
+Called with (dict "root" $ "window" "5m").
 */}}
 {{- define "__chart__.sliRules" -}}
-{{- $requests := printf "%s, view!=\"prometheus-django-metrics\"" (include "__chart__.sloSelector" .root) }}
-{{- $responses := "django_http_responses_total_by_status_view_method_total" }}
-{{- $latency := "django_http_requests_latency_seconds_by_view_method" -}}
-- record: slo:sli_error:ratio_rate{{ .window }}
-  # Until the first 5xx there is no 5xx series: count zero failures, not no data.
+{{- range $slo := list "availability" "latency" }}
+{{- $args := dict "root" $.root "window" $.window "slo" $slo }}
+- record: slo:sli_error:ratio_rate{{ $.window }}
   expr: |
-    (
-      sum by (namespace, job) (rate({{ $responses }}{ {{- $requests }}, status=~"5.."}[{{ .window }}]))
-      or
-      0 * sum by (namespace, job) (rate({{ $responses }}{ {{- $requests }}}[{{ .window }}]))
-    )
+    {{- include "__chart__.sliErrors" $args | nindent 4 }}
     /
-    sum by (namespace, job) (rate({{ $responses }}{ {{- $requests }}}[{{ .window }}]))
+    {{ include "__chart__.sliRequests" $args }}
   labels:
-    slo: availability
-- record: slo:sli_error:ratio_rate{{ .window }}
+    slo: {{ $slo }}
+{{- end }}
+{{- end }}
+
+{{/*
+Failed requests per second over one window, for the low-traffic guard of the
+page (fast-burn) alerts. Called like sliRules.
+*/}}
+{{- define "__chart__.failureRateRules" -}}
+{{- range $slo := list "availability" "latency" }}
+- record: slo:sli_errors:rate{{ $.window }}
   expr: |
-    (
-      sum by (namespace, job) (rate({{ $latency }}_count{ {{- $requests }}}[{{ .window }}]))
-      -
-      sum by (namespace, job) (rate({{ $latency }}_bucket{ {{- $requests }}, le="{{ include "__chart__.latencyBucketLabel" .root }}"}[{{ .window }}]))
-    )
-    /
-    sum by (namespace, job) (rate({{ $latency }}_count{ {{- $requests }}}[{{ .window }}]))
+    {{- include "__chart__.sliErrors" (dict "root" $.root "window" $.window "slo" $slo) | nindent 4 }}
   labels:
-    slo: latency
+    slo: {{ $slo }}
+{{- end }}
 {{- end }}
 
 {{/* The SLOs: name, objective (percent), and what a good request is. */}}
@@ -54,4 +85,17 @@ worker and pod. Called with (dict "root" $ "window" "5m").
 {{- toJson (list
   (dict "name" "availability" "title" "Availability" "objective" .Values.slo.availabilityObjective "good" "requests answered without a 5xx")
   (dict "name" "latency" "title" "Latency" "objective" .Values.slo.latencyObjective "good" (printf "requests answered within %vs" $threshold))) }}
+{{- end }}
+
+{{/*
+The runbook_url and dashboard_url annotations of one alert: its page under
+prometheusRule.runbookBaseUrl, and the SLO dashboard (uid read from the
+dashboard file itself) opened on this service. Called with (dict "root" $ "alert" "Name").
+*/}}
+{{- define "__chart__.alertLinks" -}}
+{{- $values := .root.Values.prometheusRule }}
+{{- $uid := (.root.Files.Get "dashboards/slo.json" | fromJson).uid }}
+{{- $query := printf "var-namespace=%s&var-job=%s" (.root.Release.Namespace | urlquery) (include "__chart__.fullname" .root | urlquery) }}
+runbook_url: {{ printf "%s/%s.md" (trimSuffix "/" $values.runbookBaseUrl) .alert | quote }}
+dashboard_url: {{ printf "%s/d/%s?%s" (trimSuffix "/" $values.grafanaUrl) $uid $query | quote }}
 {{- end }}
