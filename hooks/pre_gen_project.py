@@ -53,6 +53,7 @@ PROJECT_NAMES = frozenset(
         "worker_slots",
         "request_metrics",
         "health",
+        "error_budget",
     }
 )
 # Django's contrib app labels: the service's app takes the slug as its label, and two apps

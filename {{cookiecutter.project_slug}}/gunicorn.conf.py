@@ -41,6 +41,7 @@ from environment.ports import (  # noqa: E402
     web_concurrency,
 )
 from environment.readers import env_choice, env_int  # noqa: E402
+from worker_slots.build_info import BadBuildLabel, build_labels  # noqa: E402
 from worker_slots.slots import (  # noqa: E402
     CONTROL_SOCKET,
     RuntimeDirectoryUnusable,
@@ -80,12 +81,13 @@ try:
     max_requests = env_int("GUNICORN_MAX_REQUESTS", 0, minimum=0, maximum=MAX_REQUESTS)
     max_requests_jitter = env_int("GUNICORN_MAX_REQUESTS_JITTER", 0, minimum=0, maximum=MAX_REQUESTS)
     access_log = env_choice("GUNICORN_ACCESS_LOG", "on", choices=("on", "off"))
+    build_labels()  # SERVICE_VERSION, SERVICE_COMMIT: every metrics port serves them
     if os.environ.get("DJANGO_SETTINGS_MODULE", PRODUCTION_SETTINGS).strip() in LOCAL_SETTINGS:
         raise ImproperlyConfigured(
             f"DJANGO_SETTINGS_MODULE={os.environ['DJANGO_SETTINGS_MODULE']!r} is for manage.py on a developer's"
             f" machine (DEBUG pages, a public SECRET_KEY): gunicorn runs {PRODUCTION_SETTINGS} (unset the variable)"
         )
-except (ImproperlyConfigured, RuntimeDirectoryUnusable) as error:
+except (ImproperlyConfigured, RuntimeDirectoryUnusable, BadBuildLabel) as error:
     sys.exit(f"gunicorn.conf.py refused to start: {error}")
 
 wsgi_app = "config.wsgi:application"

@@ -7,7 +7,7 @@ ServiceMonitor endpoint and, if asked, the chart's PrometheusRule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -33,6 +33,7 @@ class Deployed:
     prometheus: Prometheus
     job: str  # the Service name, which prometheus-operator makes the job label
     docs: list  # the rendered chart
+    pods: list[Gunicorn] = field(default_factory=list)  # every gunicorn master of the release, service first
 
     def counter(self, job: str | None = None) -> str:
         labels = f'job="{job or self.job}",view="index",status="200"'
@@ -42,7 +43,7 @@ class Deployed:
         return self.prometheus.scalar(f'count(up{{job="{self.job}"}} == 1)') or 0
 
     def wait_all_up(self, timeout: float = 30) -> float:
-        targets = len(self.service.metrics_ports)
+        targets = sum(len(pod.metrics_ports) for pod in self.pods)
         return self.prometheus.wait_for(f'count(up{{job="{self.job}"}} == 1)', lambda v: v == targets, timeout)
 
     def total(self) -> float:
@@ -85,6 +86,7 @@ def deploy(
     alerts: dict | None = None,
     alertmanager_port: int | None = None,
     namespace: str = NAMESPACE,
+    pod_env: list[dict[str, str]] | None = None,
     **extra_env: str,
 ) -> Deployed:
     """Start the service and Prometheus; each process goes into ``started`` for the caller to stop.
@@ -94,28 +96,37 @@ def deploy(
     ``extra_env`` only into the process' environment. With ``alertmanager_port``, Prometheus
     sends its alerts there. ``namespace`` is the release's, and so the namespace label of every
     series and alert: deployments in different namespaces can share one Alertmanager.
+    ``pod_env``: one entry per pod of the release (default one pod), each a gunicorn master on
+    its own ports with that extra environment (a SERVICE_VERSION, say), all scraped as one job.
     """
-    ports = free_block(workers + 1)
-    chart_config = {"WEB_CONCURRENCY": workers, "METRICS_START_PORT": ports[1], "HTTP_PORT": ports[0], **(config or {})}
-    values = {
-        "env": {"config": chart_config},
-        "serviceMonitor": {"interval": "1s", "scrapeTimeout": "1s"},
-        "prometheusRule": {"interval": "1s", "periodInterval": "1s", **(alerts or {})},
-    }
-    docs = helm.render(project / "chart", values, release="e2e", namespace=namespace)
-    config = dict(env_configmap(docs)["data"])
-    # The chart's demo database lives in the pod's /tmp; here, the project's migrated one.
-    config["DATABASE_URL"] = f"sqlite:///{project / 'db.sqlite3'}"
-    # The chart allows the Service's DNS names; here clients reach it on loopback.
-    config["DJANGO_ALLOWED_HOSTS"] = "localhost,127.0.0.1"
-    container_ports = {port["name"]: port["containerPort"] for port in app_container(docs)["ports"]}
-    http_port = container_ports.pop("http")
-    env = production_env(venv, workdir, config, **extra_env)
-    service = Gunicorn(project, venv, env, http_port, list(container_ports.values()), workdir)
-    started.append(service)
-    service.wait_ready()
-
-    jobs = scrape_jobs_from_chart(docs, namespace=namespace)
+    pods: list[Gunicorn] = []
+    jobs: list[dict] = []
+    for index, pod_extra in enumerate(pod_env or [{}]):
+        ports = free_block(workers + 1)
+        chart_config = {"WEB_CONCURRENCY": workers, "METRICS_START_PORT": ports[1], "HTTP_PORT": ports[0]}
+        values = {
+            "env": {"config": {**chart_config, **(config or {})}},
+            "serviceMonitor": {"interval": "1s", "scrapeTimeout": "1s"},
+            "prometheusRule": {"interval": "1s", "periodInterval": "1s", **(alerts or {})},
+        }
+        docs = helm.render(project / "chart", values, release="e2e", namespace=namespace)
+        environment = dict(env_configmap(docs)["data"])
+        # The chart's demo database lives in the pod's /tmp; here, the project's migrated one.
+        environment["DATABASE_URL"] = f"sqlite:///{project / 'db.sqlite3'}"
+        # The chart allows the Service's DNS names; here clients reach it on loopback.
+        environment["DJANGO_ALLOWED_HOSTS"] = "localhost,127.0.0.1"
+        container_ports = {port["name"]: port["containerPort"] for port in app_container(docs)["ports"]}
+        http_port = container_ports.pop("http")
+        pod_dir = workdir / f"pod-{index}"
+        pod_dir.mkdir()
+        env = production_env(venv, pod_dir, environment, **{**extra_env, **pod_extra})
+        pod = Gunicorn(project, venv, env, http_port, list(container_ports.values()), pod_dir)
+        started.append(pod)
+        pods.append(pod)
+        jobs += scrape_jobs_from_chart(docs, namespace=namespace, pod=f"pod-{index}")
+    for pod in pods:
+        pod.wait_ready()
+    service = pods[0]
     if naive:
         jobs.append(
             {
@@ -131,6 +142,6 @@ def deploy(
         rule_files[0].write_text(yaml.safe_dump(one(docs, "PrometheusRule")["spec"], sort_keys=False))
     prometheus = Prometheus(workdir, jobs, rule_files, alertmanager_port=alertmanager_port)
     started.append(prometheus)
-    deployment = Deployed(service, prometheus, one(docs, "Service")["metadata"]["name"], docs)
+    deployment = Deployed(service, prometheus, one(docs, "Service")["metadata"]["name"], docs, pods)
     deployment.wait_all_up()
     return deployment

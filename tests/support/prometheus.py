@@ -45,7 +45,7 @@ def scrape_jobs_from_chart(docs: list[dict], namespace: str, host: str = "127.0.
         }
         jobs.append(
             {
-                "job_name": f"serviceMonitor/{namespace}/{name}/{index}",
+                "job_name": f"serviceMonitor/{namespace}/{name}/{index}/{pod}",
                 "scrape_interval": endpoint["interval"],
                 "scrape_timeout": endpoint["scrapeTimeout"],
                 "metrics_path": endpoint.get("path", "/metrics"),
@@ -65,6 +65,7 @@ class Prometheus(Process):
         rule_files: list[Path] = (),
         evaluation: str = "1s",
         alertmanager_port: int | None = None,
+        retention: str = "15d",
     ) -> None:
         self.port = free_block(1)[0]
         config = {
@@ -81,6 +82,7 @@ class Prometheus(Process):
             PROMETHEUS,
             f"--config.file={config_path}",
             f"--storage.tsdb.path={workdir / 'tsdb'}",
+            f"--storage.tsdb.retention.time={retention}",
             f"--web.listen-address=127.0.0.1:{self.port}",
             "--log.level=warn",
         ]

@@ -27,7 +27,9 @@ def test_baked_profile_is_the_default():
     assert settings.METRICS_PROFILE == "{{ cookiecutter.metrics_profile }}"
     first, last = metrics_middleware(settings.METRICS_PROFILE)
     assert settings.MIDDLEWARE[1 : 1 + len(first)] == list(first)
-    assert settings.MIDDLEWARE[-len(last) :] == list(last)
+    # Innermost of all, the downtime drill (absent unless one runs), so the metrics count what it answers.
+    assert settings.MIDDLEWARE[-1] == "error_budget.drill.DowntimeDrillMiddleware"
+    assert settings.MIDDLEWARE[-len(last) - 1 : -1] == list(last)
 
 
 def test_the_slo_series_are_exported_with_their_labels(client):
@@ -116,7 +118,7 @@ def test_database_and_cache_metrics_are_opt_in(manage, production_env):
 
 def test_profile_can_be_switched_by_environment(manage, production_env):
     production_env["METRICS_PROFILE"] = "full"
-    code = "from django.conf import settings as s; print(s.MIDDLEWARE[-1])"
+    code = "from django.conf import settings as s; print(s.MIDDLEWARE[-2])"
     assert manage("shell", "-c", code, env=production_env).stdout.split()[-1] == (
         "django_prometheus.middleware.PrometheusAfterMiddleware"
     )

@@ -69,6 +69,7 @@ def test_unit_tests_are_shipped():
         "slo-budget.test.yaml",
         "low-traffic.test.yaml",
         "django-alerts.test.yaml",
+        "underspent.test.yaml",
     }
 
 

@@ -43,6 +43,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from worker_slots.build_info import BuildInfoCollector
 from worker_slots.mmap_file import SlotFile
 from worker_slots.slots import Slot, report_degraded
 
@@ -243,9 +244,10 @@ class SlotCollector:
 
 
 def slot_registry(slot: Slot) -> CollectorRegistry:
-    """What a worker's own metrics port serves: its slot's metrics and the live process' own."""
+    """What a worker's own metrics port serves: its slot's metrics, the build, and the live process' own."""
     registry = CollectorRegistry()
     registry.register(SlotCollector(slot.directory, slot.number))
+    registry.register(BuildInfoCollector())
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)
@@ -253,8 +255,9 @@ def slot_registry(slot: Slot) -> CollectorRegistry:
 
 
 def aggregated_registry(directory: Path) -> CollectorRegistry:
-    """Every slot's metrics summed, for the one metrics port of the aggregated mode (and its python_info)."""
+    """Every slot's metrics summed, for the one metrics port of the aggregated mode (and the build, python_info)."""
     registry = CollectorRegistry()
     registry.register(SlotCollector(directory))
+    registry.register(BuildInfoCollector())
     PlatformCollector(registry=registry)
     return registry

@@ -59,4 +59,14 @@ CRDs such an object would fail the whole install.
 {{- if and .Values.ingress.enabled (not .Values.ingress.hosts) }}
 {{- fail "ingress.enabled needs at least one entry in ingress.hosts" }}
 {{- end }}
+{{- with .Values.env.config }}
+{{- if and (gt (float64 (default 0 .DOWNTIME_DRILL_RATIO)) 0.0) (not .DOWNTIME_DRILL_UNTIL) }}
+{{- fail (printf "env.config.DOWNTIME_DRILL_RATIO=%v needs env.config.DOWNTIME_DRILL_UNTIL, the drill's end (e.g. 2026-12-02T18:00:00Z): a drill never runs open-ended" .DOWNTIME_DRILL_RATIO) }}
+{{- end }}
+{{- with .DOWNTIME_DRILL_UNTIL }}
+{{- if lt (toDate "2006-01-02T15:04:05Z07:00" .).Unix now.Unix }}
+{{- fail (printf "env.config.DOWNTIME_DRILL_UNTIL=%s is in the past: give the drill a future end, or remove the drill" .) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}

@@ -17,21 +17,24 @@ service's Python client spells it: 0.3 stays "0.3", but 1 is "1.0".
 {{/*
 Failed requests per second of one SLO over one window, summed over every
 worker and pod: the numerator of its SLI, and what the low-traffic guard counts.
-Called with (dict "root" $ "window" "5m" "slo" "availability").
+Called with (dict "root" $ "window" "5m" "slo" "availability"), and optionally
+"by" (labels summed by; "namespace, job") and "function" ("rate" or "increase").
 */}}
 {{- define "__chart__.sliErrors" -}}
 {{- $requests := printf "%s, view!=\"prometheus-django-metrics\"" (include "__chart__.sloSelector" .root) }}
+{{- $by := default "namespace, job" .by }}
+{{- $fn := default "rate" .function }}
 {{- if eq .slo "availability" -}}
 (
-  sum by (namespace, job) (rate(django_http_responses_total_by_status_view_method_total{ {{- $requests }}, status=~"5.."}[{{ .window }}]))
+  sum by ({{ $by }}) ({{ $fn }}(django_http_responses_total_by_status_view_method_total{ {{- $requests }}, status=~"5.."}[{{ .window }}]))
   or
-  0 * sum by (namespace, job) (rate(django_http_responses_total_by_status_view_method_total{ {{- $requests }}}[{{ .window }}]))
+  0 * sum by ({{ $by }}) ({{ $fn }}(django_http_responses_total_by_status_view_method_total{ {{- $requests }}}[{{ .window }}]))
 )
 {{- else -}}
 (
-  sum by (namespace, job) (rate(django_http_requests_latency_seconds_by_view_method_count{ {{- $requests }}}[{{ .window }}]))
+  sum by ({{ $by }}) ({{ $fn }}(django_http_requests_latency_seconds_by_view_method_count{ {{- $requests }}}[{{ .window }}]))
   -
-  sum by (namespace, job) (rate(django_http_requests_latency_seconds_by_view_method_bucket{ {{- $requests }}, le="{{ include "__chart__.latencyBucketLabel" .root }}"}[{{ .window }}]))
+  sum by ({{ $by }}) ({{ $fn }}(django_http_requests_latency_seconds_by_view_method_bucket{ {{- $requests }}, le="{{ include "__chart__.latencyBucketLabel" .root }}"}[{{ .window }}]))
 )
 {{- end }}
 {{- end }}
@@ -39,10 +42,12 @@ Called with (dict "root" $ "window" "5m" "slo" "availability").
 {{/* Requests per second that one SLO counts over one window: the SLI's denominator. */}}
 {{- define "__chart__.sliRequests" -}}
 {{- $requests := printf "%s, view!=\"prometheus-django-metrics\"" (include "__chart__.sloSelector" .root) }}
+{{- $by := default "namespace, job" .by }}
+{{- $fn := default "rate" .function }}
 {{- if eq .slo "availability" -}}
-sum by (namespace, job) (rate(django_http_responses_total_by_status_view_method_total{ {{- $requests }}}[{{ .window }}]))
+sum by ({{ $by }}) ({{ $fn }}(django_http_responses_total_by_status_view_method_total{ {{- $requests }}}[{{ .window }}]))
 {{- else -}}
-sum by (namespace, job) (rate(django_http_requests_latency_seconds_by_view_method_count{ {{- $requests }}}[{{ .window }}]))
+sum by ({{ $by }}) ({{ $fn }}(django_http_requests_latency_seconds_by_view_method_count{ {{- $requests }}}[{{ .window }}]))
 {{- end }}
 {{- end }}
 
@@ -98,4 +103,9 @@ dashboard file itself) opened on this service. Called with (dict "root" $ "alert
 {{- $query := printf "var-namespace=%s&var-job=%s" (.root.Release.Namespace | urlquery) (include "__chart__.fullname" .root | urlquery) }}
 runbook_url: {{ printf "%s/%s.md" (trimSuffix "/" $values.runbookBaseUrl) .alert | quote }}
 dashboard_url: {{ printf "%s/d/%s?%s" (trimSuffix "/" $values.grafanaUrl) $uid $query | quote }}
+{{- end }}
+
+{{/* The build info metric every metrics port serves (<package>_build_info{version, commit} 1). */}}
+{{- define "__chart__.buildInfoMetric" -}}
+{{ .Chart.Name | replace "-" "_" }}_build_info
 {{- end }}

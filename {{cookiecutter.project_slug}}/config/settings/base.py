@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from environment.readers import env_bool, env_choice, env_database, env_float
+from error_budget.drill import drill_from_environment
 from request_metrics.buckets import latency_buckets
 from request_metrics.profiles import (
     PROFILES,
@@ -23,6 +24,7 @@ INSTALLED_APPS = [
     # Replaces "django_prometheus": same app, but it never binds a port at load time.
     "request_metrics.apps.WorkerMetricsConfig",
     "health.apps.HealthConfig",
+    "error_budget.apps.ErrorBudgetConfig",
     "{{ cookiecutter.project_slug }}.apps.ServiceConfig",
 ]
 
@@ -42,7 +44,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     *METRICS_LAST_MIDDLEWARE,
+    # Innermost, so every metrics middleware counts a drilled 503; absent unless a drill is set.
+    "error_budget.drill.DowntimeDrillMiddleware",
 ]
+# A downtime drill (error_budget/drill.py): DOWNTIME_DRILL_RATIO and DOWNTIME_DRILL_UNTIL.
+DOWNTIME_DRILL = drill_from_environment()
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

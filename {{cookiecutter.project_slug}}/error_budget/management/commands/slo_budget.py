@@ -1,0 +1,47 @@
+"""The deploy gate: may features ship, by the error budget policy?
+
+Exit 0: they may. Exit 1: the policy freezes feature releases (budget spent, or
+an incident burning it now). Exit 2: Prometheus could not say (unreachable, not
+a Prometheus, no data for the service): one line says which.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from error_budget.budget import Service, budgets_now
+from error_budget.prometheus import Prometheus, PrometheusUnusable, check_url
+from error_budget.service import DEFAULT_JOB
+
+UNUSABLE = 2
+FROZEN = 1
+
+
+class Command(BaseCommand):
+    help = "Per SLO: objective, budget left, burn rates and the policy's decision; exit 1 if features are frozen."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--prometheus-url", required=True, help="Prometheus' address, e.g. http://prometheus:9090")
+        parser.add_argument("--job", default=DEFAULT_JOB, help=f"the release's full name (default {DEFAULT_JOB})")
+        parser.add_argument("--namespace", default="", help="the release's namespace (needed if several match)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        service = Service(options["job"], options["namespace"])
+        try:
+            prometheus = Prometheus(check_url(options["prometheus_url"]))
+            budgets = budgets_now(prometheus, service)
+        except PrometheusUnusable as error:
+            raise CommandError(str(error), returncode=UNUSABLE) from None
+        self.stdout.write(f"{'SLO':<14}{'objective':>10}{'budget left':>13}{'burn 1h':>9}{'burn 6h':>9}  decision")
+        for budget in budgets:
+            self.stdout.write(
+                f"{budget.slo:<14}{budget.objective * 100:>9.3g}%{budget.remaining * 100:>12.1f}%"
+                f"{budget.burn_rate_1h:>9.2f}{budget.burn_rate_6h:>9.2f}  {budget.decision.text}"
+            )
+        frozen = [budget.slo for budget in budgets if budget.decision.frozen]
+        if frozen:
+            self.stdout.write(f"Feature releases are frozen by the error budget policy ({', '.join(frozen)}).")
+            raise SystemExit(FROZEN)
+        self.stdout.write("Features may ship.")
