@@ -66,7 +66,7 @@ def test_every_alert_links_its_runbook_page_in_the_bake_and_the_dashboard(bake, 
     repository = context.get("repository_url", f"https://github.com/org/{project.name}")
     found = alerts(render(project))
     uid = json.loads((project / "chart" / "dashboards" / "slo.json").read_text())["uid"]
-    assert len(found) == 7
+    assert len(found) == 9
     for name, alert in found.items():
         runbook = urllib.parse.urlsplit(alert["annotations"]["runbook_url"])
         assert alert["annotations"]["runbook_url"] == f"{repository}/blob/main/docs/runbooks/{name}.md"

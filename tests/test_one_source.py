@@ -90,3 +90,78 @@ def test_the_latency_bucket_bound_is_spelled_alike_by_client_chart_and_promtool_
     assert f'le=\\"{python_client}\\"' in json.dumps(rule), "the chart's _slo.tpl spelling"
     unit_test = (project / "chart" / "rule-tests" / "slo-alerts.test.yaml").read_text()
     assert f'le="{python_client}"' in unit_test, "the promtool test template's spelling"
+
+
+def policy_table(readme: str) -> list[list[str]]:
+    section = readme.split("### Error budget policy", 1)[1]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows]
+
+
+def test_the_error_budget_policy_agrees_in_the_gate_the_alerts_the_values_and_the_readme(bake):
+    """One policy: error_budget/policy.py decides; the alerts, values.yaml and README repeat its thresholds."""
+    project = bake()
+    policy = module_constants(project / "error_budget" / "policy.py")
+    rule = one(helm.render(project / "chart", {}), "PrometheusRule")
+    alerts = {r["alert"]: r for group in rule["spec"]["groups"] for r in group["rules"] if "alert" in r}
+    fast = alerts["AvailabilityErrorBudgetBurnFast"]["expr"]
+    assert f"> ({policy['PAGE_BURN_RATE_1H']:g} * " in fast and f"> ({policy['PAGE_BURN_RATE_6H']:g} * " in fast
+    underspent = alerts["AvailabilityErrorBudgetUnderspent"]["expr"]
+    assert f"> {policy['UNDERSPENT_ABOVE']:g}\n" in underspent
+    values = (project / "chart" / "values.yaml").read_text()
+    assert f"underspentAbove: {policy['UNDERSPENT_ABOVE']:g}\n" in values
+
+    rows = policy_table((project / "README.md").read_text())
+    when = " ".join(row[0] for row in rows)
+    assert f"at least {policy['PAGE_BURN_RATE_1H']:g} over 1 h, or {policy['PAGE_BURN_RATE_6H']:g} over 6 h" in when
+    assert f"below {policy['CAREFUL_BELOW'] * 100:g} %" in when
+    assert f"more than {policy['UNDERSPENT_ABOVE'] * 100:g} % left" in when
+    decisions = {row[1]: row[2] for row in rows}
+    for text, exit_code in (
+        (policy["INCIDENT"], "exit 1"),
+        (policy["FIXES_ONLY"], "exit 1"),
+        (policy["CAREFUL"], "exit 0"),
+        (policy["FEATURES"], "exit 0"),
+    ):
+        assert decisions[text] == exit_code, f"README's table lacks {text!r} with {exit_code}"
+
+
+def test_the_drill_ceiling_agrees_in_the_service_and_the_schema():
+    service = module_constants(SERVICE / "error_budget" / "drill.py")
+    schema = json.loads((SERVICE / "chart" / "values.schema.json").read_text())
+    ratio = schema["properties"]["env"]["properties"]["config"]["properties"]["DOWNTIME_DRILL_RATIO"]
+    assert ratio["maximum"] == service["MAX_DRILL_RATIO"]
+
+
+def test_the_reports_sli_promql_is_the_charts(bake, baked_venv):
+    """error_budget/queries.py writes the SLIs the chart's _slo.tpl writes, character for character."""
+    import subprocess
+
+    project = bake()
+    rule = one(helm.render(project / "chart", {}, release="svc", namespace="ns"), "PrometheusRule")
+    job = "svc-" + project.name.replace("_", "-")  # the release's full name
+    ratios = {
+        r["labels"]["slo"]: r["expr"]
+        for group in rule["spec"]["groups"]
+        for r in group["rules"]
+        if r.get("record") == "slo:sli_error:ratio_rate5m"
+    }
+    code = "\n".join(
+        [
+            "from error_budget.queries import failed, requests",
+            f'sel = \'namespace="ns", job="{job}"\'',
+            "for slo in ('availability', 'latency'):",
+            "    by = 'namespace, job'",
+            "    ratio = failed(slo, sel, '5m', by, 0.3) + ' / ' + requests(slo, sel, '5m', by)",
+            "    print(repr(ratio))",
+        ]
+    )
+    result = subprocess.run([baked_venv / "bin/python", "-c", code], cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    availability, latency = (ast.literal_eval(line) for line in result.stdout.splitlines())
+
+    def same(text: str) -> str:
+        return re.sub(r"\s+", " ", text).strip()
+
+    assert same(availability) == same(ratios["availability"])
+    assert same(latency) == same(ratios["latency"])

@@ -100,6 +100,8 @@ def test_alerts_carry_severity_slo_and_a_summary(bake):
         "MetricsTargetsMissing",
         "DjangoMigrationsUnapplied",
         "DjangoDatabaseErrors",
+        "AvailabilityErrorBudgetUnderspent",
+        "LatencyErrorBudgetUnderspent",
     }
     for name, alert in names.items():
         assert alert["labels"]["severity"] in {"critical", "warning"}

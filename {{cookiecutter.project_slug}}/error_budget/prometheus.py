@@ -50,9 +50,10 @@ class Prometheus:
             raise PrometheusUnusable(f"Prometheus at {self.url} refused the query: {answer.get('error', answer)}")
         return answer["data"]
 
-    def query(self, expression: str) -> list[dict[str, Any]]:
-        """The instant vector ``expression`` gives now."""
-        result: list[dict[str, Any]] = self._get("query", {"query": expression})["result"]
+    def query(self, expression: str, at: float | None = None) -> list[dict[str, Any]]:
+        """The instant vector ``expression`` gives now, or at the Unix time ``at``."""
+        params = {"query": expression} if at is None else {"query": expression, "time": f"{at:.3f}"}
+        result: list[dict[str, Any]] = self._get("query", params)["result"]
         return result
 
     def query_range(self, expression: str, start: float, end: float, step: float) -> list[dict[str, Any]]:

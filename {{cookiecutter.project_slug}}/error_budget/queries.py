@@ -34,3 +34,17 @@ def requests(slo: str, selector: str, window: str, by: str, function: str = "rat
     """Requests ``slo`` counts, summed by ``by``."""
     name = RESPONSES if slo == "availability" else f"{LATENCY}_count"
     return _summed(by, function, _series(name, selector, NOT_METRICS), window)
+
+
+TARGET = "namespace, job, instance, pod"
+
+
+def spent_by_version(slo: str, selector: str, window: str, threshold: float, objective: float, build_info: str) -> str:
+    """The share of the period's budget each version spent: the chart's ``slo:error_budget:spent_by_version``."""
+    versions = f"max by ({TARGET}, version) (last_over_time({_series(build_info, selector)}[{window}]))"
+    errors = failed(slo, selector, window, TARGET, threshold, "increase")
+    total = requests(slo, selector, window, "namespace, job", "increase")
+    return (
+        f"sum by (namespace, job, version) (\n{errors}\n* on ({TARGET}) group_left (version)\n{versions}\n)\n"
+        f"/ on (namespace, job) group_left ()\n(\n{total}\n* (1 - {objective * 100:g} / 100)\n)"
+    )

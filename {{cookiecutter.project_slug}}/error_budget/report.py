@@ -1,9 +1,9 @@
 """The period's SLO report: attainment, budget spent, who spent it, incidents, and a burn-down.
 
-Every figure comes from one Prometheus at one moment (``end``): the raw request
-series for counts (the SLIs as ``queries.py`` writes them), the chart's
-recording rules for objectives and the spend by release, and ``ALERTS`` for
-incidents.
+Every figure comes from one Prometheus at one moment (``end``, any time in its
+history): the raw request series for counts and the spend by release and view
+(the SLIs as ``queries.py`` writes them, as the chart's rules do), the chart's
+``slo:objective:ratio`` for the objectives, and ``ALERTS`` for incidents.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from typing import Any
 
 from error_budget.budget import Service, by_slo
 from error_budget.prometheus import Prometheus, PrometheusUnusable
-from error_budget.queries import failed, requests
+from error_budget.queries import failed, requests, spent_by_version
+from worker_slots.build_info import NAME as BUILD_INFO
 
 BURNDOWN_POINTS = 60
-INCIDENT_STEP_SECONDS = 300
+INCIDENT_GAP_SECONDS = 600
 TOP = 5
 
 
@@ -58,15 +59,17 @@ def _value(results: list[dict[str, Any]]) -> float:
     return float(results[0]["value"][1]) if results else 0.0
 
 
-def _incidents(prometheus: Prometheus, service: Service, slo: str, start: float, end: float) -> list[Incident]:
+def _incidents(prometheus: Prometheus, service: Service, slo: str, window: str, end: float) -> list[Incident]:
+    """Runs of a burn-rate alert's firing samples (one per rule evaluation): a gap longer than
+    INCIDENT_GAP_SECONDS starts a new incident. Raw samples, so start and end are exact."""
     burning = 'alertname=~".+ErrorBudgetBurn(Fast|Slow)"'
-    expression = "ALERTS{" + service.matchers(alertstate="firing", slo=slo) + ", " + burning + "}"
+    expression = "ALERTS{" + service.matchers(alertstate="firing", slo=slo) + ", " + burning + "}" + f"[{window}]"
     found: list[Incident] = []
-    for series in prometheus.query_range(expression, start, end, INCIDENT_STEP_SECONDS):
+    for series in prometheus.query(expression, end):
         times = [float(t) for t, _ in series["values"]]
         run_start = previous = times[0]
         for t in times[1:] + [None]:
-            if t is None or t - previous > INCIDENT_STEP_SECONDS:
+            if t is None or t - previous > INCIDENT_GAP_SECONDS:
                 found.append(Incident(series["metric"]["alertname"], run_start, previous))
                 if t is not None:
                     run_start = t
@@ -99,25 +102,24 @@ def build(prometheus: Prometheus, service: Service, period_days: int, threshold:
     objectives = by_slo(prometheus, "slo:objective:ratio", service)
     reports = []
     for slo, objective in sorted(objectives.items()):
-        total = _value(prometheus.query(f"{requests(slo, selector, window, 'namespace, job', 'increase')} @ {end:.3f}"))
+        total = _value(prometheus.query(requests(slo, selector, window, "namespace, job", "increase"), end))
         if not total:
             raise PrometheusUnusable(
                 f"Prometheus at {prometheus.url} holds no requests for {service.selector()} in the {window} before"
                 f" {datetime.fromtimestamp(end, UTC):%Y-%m-%d %H:%M} UTC"
             )
-        bad = _value(
-            prometheus.query(f"{failed(slo, selector, window, 'namespace, job', threshold, 'increase')} @ {end:.3f}")
-        )
+        bad = _value(prometheus.query(failed(slo, selector, window, "namespace, job", threshold, "increase"), end))
         report = SloReport(slo, objective, total, bad)
         allowed = (1 - objective) * total
-        spent_by_version = prometheus.query(f"slo:error_budget:spent_by_version{service.selector(slo=slo)} @ {end:.3f}")
+        by_version = spent_by_version(slo, selector, window, threshold, objective, BUILD_INFO)
+        spent = prometheus.query(by_version, end)
         report.releases = sorted(
-            ((r["metric"].get("version", "?"), float(r["value"][1])) for r in spent_by_version), key=lambda x: -x[1]
+            ((r["metric"].get("version", "?"), float(r["value"][1])) for r in spent), key=lambda x: -x[1]
         )[:TOP]
-        by_view = prometheus.query(f"{failed(slo, selector, window, 'view', threshold, 'increase')} @ {end:.3f}")
+        by_view = prometheus.query(failed(slo, selector, window, "view", threshold, "increase"), end)
         spent_by_view = ((r["metric"].get("view", "?"), float(r["value"][1]) / allowed) for r in by_view)
         report.views = sorted((spent for spent in spent_by_view if spent[1] > 0), key=lambda x: -x[1])[:TOP]
-        report.incidents = _incidents(prometheus, service, slo, start, end)
+        report.incidents = _incidents(prometheus, service, slo, window, end)
         report.burndown = _burndown(prometheus, report, service, threshold, start, end)
         reports.append(report)
     return reports

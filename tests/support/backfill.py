@@ -1,0 +1,106 @@
+"""Known history for a real Prometheus: request counters written as OpenMetrics and turned into
+TSDB blocks by ``promtool tsdb create-blocks-from openmetrics``, so a month of traffic exists
+the moment Prometheus starts."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.prometheus import PROMTOOL
+
+STEP = 300  # seconds between recent samples, as a 5-minute scrape would take them
+# Older history is sampled every half hour: promtool reads the whole input once per two-hour
+# block it writes, so a week at 5-minute steps would take a minute to backfill.
+COARSE_STEP = 1800
+RECENT = 6 * 3600
+RESPONSES = "django_http_responses_total_by_status_view_method_total"
+LATENCY = "django_http_requests_latency_seconds_by_view_method"
+
+
+@dataclass
+class Pod:
+    """One metrics target of a release: it serves from ``start`` to ``end`` (Unix times, multiples of
+    STEP), ``per_step`` requests every STEP seconds, of which ``failing`` (a share) fail with a 500
+    on the view ``orders``; the rest answer 200 on ``index``."""
+
+    name: str
+    version: str
+    start: float
+    end: float
+    per_step: float
+    failing: float
+
+    def sample_times(self) -> list[float]:
+        """Every COARSE_STEP until the last RECENT seconds of the history, then every STEP."""
+        recent_from = max(self.start, self.end - RECENT)
+        times = [self.start + i * COARSE_STEP for i in range(int((recent_from - self.start) // COARSE_STEP))]
+        times += [recent_from + i * STEP for i in range(int((self.end - recent_from) // STEP) + 1)]
+        return times
+
+    def labels(self, namespace: str, job: str) -> str:
+        return f'namespace="{namespace}", job="{job}", instance="{self.name}:9100", pod="{self.name}"'
+
+
+@dataclass
+class History:
+    namespace: str
+    job: str
+    pods: list[Pod]
+    alerts: list[tuple[str, str, float, float]] = field(default_factory=list)  # (alertname, slo, start, end)
+
+    def series(self, package: str) -> dict[str, list[tuple[str, list[tuple[float, float]]]]]:
+        """metric name -> [(labels, [(time, value)])]."""
+        found: dict[str, list] = {}
+        for pod in self.pods:
+            target = pod.labels(self.namespace, self.job)
+            times = pod.sample_times()
+            steps = [(t - pod.start) / STEP for t in times]  # counters grow by per_step every STEP seconds
+            good = [(t, n * pod.per_step * (1 - pod.failing)) for t, n in zip(times, steps)]
+            bad = [(t, n * pod.per_step * pod.failing) for t, n in zip(times, steps)]
+            every = [(t, n * pod.per_step) for t, n in zip(times, steps)]
+            found.setdefault(RESPONSES, []).append((f'{target}, view="index", method="GET", status="200"', good))
+            found[RESPONSES].append((f'{target}, view="orders", method="POST", status="500"', bad))
+            # Every request is fast: the latency budget stays whole.
+            found.setdefault(f"{LATENCY}_count", []).append((f'{target}, view="index", method="GET"', every))
+            for bound in ("0.3", "+Inf"):
+                found.setdefault(f"{LATENCY}_bucket", []).append(
+                    (f'{target}, view="index", method="GET", le="{bound}"', every)
+                )
+            build = f'{target}, version="{pod.version}", commit="c{pod.version}"'
+            found.setdefault(f"{package}_build_info", []).append((build, [(t, 1) for t in times]))
+        for alertname, slo, start, end in self.alerts:
+            labels = f'alertname="{alertname}", alertstate="firing", namespace="{self.namespace}", job="{self.job}"'
+            labels += f', severity="critical", slo="{slo}"'
+            times = [start + i * STEP for i in range(int((end - start) // STEP) + 1)]
+            found.setdefault("ALERTS", []).append((labels, [(t, 1) for t in times]))
+        return found
+
+    def increase(self, name: str, matches: str, start: float, end: float) -> float:
+        """What the counters ``name`` whose labels contain ``matches`` rose by between ``start`` and ``end``,
+        summed: the hand-computed figure (every sample inside the window, no extrapolation)."""
+        total = 0.0
+        for labels, samples in self.series("x")[name]:
+            if matches in labels:
+                inside = [value for t, value in samples if start <= t <= end]
+                total += inside[-1] - inside[0] if len(inside) > 1 else 0.0
+        return total
+
+
+def write_blocks(histories: list[History], package: str, tsdb: Path) -> None:
+    merged: dict[str, list] = {}
+    for history in histories:
+        for name, series in history.series(package).items():
+            merged.setdefault(name, []).extend(series)
+    lines = []
+    for name, series in merged.items():
+        lines.append(f"# TYPE {name} unknown")
+        for labels, samples in series:
+            compact = labels.replace(", ", ",")  # OpenMetrics allows no space between labels
+            lines += [f"{name}{{{compact}}} {value:.6f} {t:.0f}" for t, value in samples]
+    lines.append("# EOF")
+    source = tsdb.parent / "history.om"
+    source.write_text("\n".join(lines) + "\n")
+    tsdb.mkdir(parents=True, exist_ok=True)
+    subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", "-q", str(source), str(tsdb)], check=True)

@@ -1,0 +1,253 @@
+"""The error budget deciding, against real Prometheus servers.
+
+The deploy gate and the report read a Prometheus holding a month of known
+history (backfilled with promtool) and the chart's rules; two releases of one
+service share a Prometheus job and the rules say which spent the budget; a
+downtime drill spends real budget, and one past its end spends none.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import time
+import xml.etree.ElementTree as ElementTree
+from datetime import UTC, datetime, timedelta
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from threading import Thread
+
+import pytest
+import yaml
+
+from tests.support import helm
+from tests.support.backfill import STEP, History, Pod, write_blocks
+from tests.support.deployment import FAULTS_SETTINGS
+from tests.support.load import burst
+from tests.support.manifests import dashboard_configmap, one
+from tests.support.ports import free_block
+from tests.support.prometheus import PROMETHEUS, Prometheus
+from tests.support.promql import grafana_query
+
+pytestmark = pytest.mark.e2e
+
+DAY = 86400
+JOB = "orders-service"
+# The shortest period the chart allows, so the history to backfill is a week, not a month.
+PERIOD_DAYS = 7
+PER_STEP = 1000
+# namespace: (share of requests failing, budget left about, decision, exit code)
+BUDGETS = {
+    "plenty": (0.0002, 0.8, "features may ship", 0),
+    "little": (0.0009, 0.1, "features may ship one release at a time", 0),
+    "overspent": (None, -0.2, "fixes only", 1),
+}
+
+
+def histories(end: float) -> list[History]:
+    found = []
+    for namespace, (failing, _, _, _) in BUDGETS.items():
+        if failing is not None:
+            pods = [Pod("pod-a", "1.0", end - (PERIOD_DAYS + 1) * DAY, end, PER_STEP, failing)]
+            found.append(History(namespace, JOB, pods))
+    # Release 1.0 serves all week cleanly; 2.0, a canary beside it for the last three days, fails
+    # 0.4 % of its requests: 1.2 budgets over the week, all of it spent by 2.0.
+    pods = [
+        Pod("pod-a", "1.0", end - (PERIOD_DAYS + 1) * DAY, end, PER_STEP, 0.0),
+        Pod("pod-b", "2.0", end - 3 * DAY, end, PER_STEP, 0.004),
+    ]
+    incident = ("AvailabilityErrorBudgetBurnFast", "availability", end - 2 * DAY, end - 2 * DAY + 2 * 3600)
+    found.append(History("overspent", JOB, pods, alerts=[incident]))
+    return found
+
+
+@pytest.fixture(scope="module")
+def history(served_project, tmp_path_factory):
+    """A Prometheus with a month of the three services' history and the chart's rules for each."""
+    if PROMETHEUS is None:
+        pytest.skip("prometheus is not installed (Debian package 'prometheus'; .ci/run installs it)")
+    workdir = tmp_path_factory.mktemp("history")
+    end = math.floor(time.time() / STEP) * STEP - STEP
+    known = histories(end)
+    write_blocks(known, served_project.name, workdir / "tsdb")
+    rule_files = []
+    values = {"prometheusRule": {"interval": "1s", "periodInterval": "1s"}, "slo": {"periodDays": PERIOD_DAYS}}
+    for namespace in BUDGETS:
+        rule = one(helm.render(served_project / "chart", values, release=JOB, namespace=namespace), "PrometheusRule")
+        path = workdir / f"rules-{namespace}.yaml"
+        path.write_text(yaml.safe_dump(rule["spec"], sort_keys=False))
+        rule_files.append(path)
+    prometheus = Prometheus(workdir, [], rule_files, retention="30d")
+    try:
+        prometheus.wait_for("count(slo:error_budget:remaining)", lambda v: v == 2 * len(BUDGETS), timeout=60)
+        yield prometheus, end, {h.namespace: h for h in known}
+    finally:
+        prometheus.stop()
+
+
+def manage(project: Path, venv: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    command = [str(venv / "bin/python"), "manage.py", *args]
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(("failing", "left", "decision", "code"), BUDGETS.values(), ids=BUDGETS.keys())
+def test_the_gate_gives_the_policys_decision_and_exit_code(
+    history, served_project, baked_venv, report, failing, left, decision, code, request
+):
+    prometheus, _, _ = history
+    namespace = request.node.callspec.id
+    url = f"http://127.0.0.1:{prometheus.port}"
+    result = manage(served_project, baked_venv, "slo_budget", "--prometheus-url", url, "--namespace", namespace)
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:3]}
+    report(f"{namespace}: exit {result.returncode}; {rows['availability']}")
+    assert result.returncode == code, result.stdout + result.stderr
+    remaining = float(rows["availability"].split()[2].rstrip("%")) / 100
+    assert remaining == pytest.approx(left, abs=0.01)
+    assert decision in rows["availability"]
+    assert "features may ship" in rows["latency"], "every request was fast: the latency budget is whole"
+
+
+class NotPrometheus(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def not_prometheus(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", free_block(1)[0]), NotPrometheus)
+    Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def empty_prometheus(tmp_path):
+    if PROMETHEUS is None:
+        pytest.skip("prometheus is not installed (Debian package 'prometheus'; .ci/run installs it)")
+    prometheus = Prometheus(tmp_path, [])
+    yield f"http://127.0.0.1:{prometheus.port}"
+    prometheus.stop()
+
+
+@pytest.mark.parametrize("command", ["slo_budget", "slo_report"])
+def test_a_prometheus_that_cannot_answer_is_exit_2_and_one_line(
+    served_project, baked_venv, not_prometheus, empty_prometheus, tmp_path, command
+):
+    unreachable = f"http://127.0.0.1:{free_block(1)[0]}"
+    cases = {
+        unreachable: "cannot reach Prometheus at",
+        not_prometheus: "answered HTTP 404 to /api/v1/query: is it a Prometheus server?",
+        empty_prometheus: "has no data for slo:objective:ratio",
+        "prometheus:9090": "is not allowed: give Prometheus' http(s):// address",
+    }
+    output = ["--output", str(tmp_path)] if command == "slo_report" else []
+    for url, message in cases.items():
+        result = manage(served_project, baked_venv, command, "--prometheus-url", url, *output)
+        assert result.returncode == 2, result.stdout + result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_the_report_gives_the_hand_computed_figures_and_a_burn_down(
+    history, served_project, baked_venv, tmp_path, report
+):
+    prometheus, end, known = history
+    overspent = known["overspent"]
+    url = f"http://127.0.0.1:{prometheus.port}"
+    args = ["--namespace", "overspent", "--period-days", str(PERIOD_DAYS), "--end", str(end)]
+    args += ["--output", str(tmp_path), "--json"]
+    result = manage(served_project, baked_venv, "slo_report", "--prometheus-url", url, *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    figures = {slo["slo"]: slo for slo in json.loads((tmp_path / "slo-report.json").read_text())["slos"]}
+    availability = figures["availability"]
+
+    start = end - PERIOD_DAYS * DAY
+    requests = overspent.increase("django_http_responses_total_by_status_view_method_total", "pod", start, end)
+    failed = overspent.increase("django_http_responses_total_by_status_view_method_total", 'status="500"', start, end)
+    spent = failed / (requests * 0.001)
+    spent_by_v2 = overspent.increase(
+        "django_http_responses_total_by_status_view_method_total", 'pod="pod-b", view="orders"', start, end
+    ) / (requests * 0.001)
+    report(
+        f"report: {availability['requests']:.0f} requests (hand: {requests:.0f}), {availability['failed']:.0f} failed "
+        f"(hand: {failed:.0f}), budget spent {availability['budget_spent']:.4f} (hand: {spent:.4f})"
+    )
+    assert availability["requests"] == pytest.approx(requests, rel=1e-3)
+    assert availability["failed"] == pytest.approx(failed, rel=1e-3)
+    assert availability["budget_spent"] == pytest.approx(spent, rel=1e-3)
+    assert availability["attainment"] == pytest.approx(1 - failed / requests, abs=1e-6)
+    (version, share), *others = availability["releases"]
+    assert version == "2.0" and share == pytest.approx(spent_by_v2, rel=1e-3)
+    assert all(other_share == pytest.approx(0, abs=1e-6) for _, other_share in others)
+    assert [view for view, _ in availability["views"]] == ["orders"]
+    (incident,) = availability["incidents"]
+    assert incident["alert"] == "AvailabilityErrorBudgetBurnFast" and incident["minutes"] == pytest.approx(120)
+    burndown = availability["burndown"]
+    assert burndown[0][1] == 1.0 and burndown[-1][1] == pytest.approx(1 - spent, abs=0.01)
+    assert all(a[1] >= b[1] for a, b in zip(burndown, burndown[1:])), "a burn-down never rises"
+    assert figures["latency"]["budget_spent"] == 0
+
+    svg = ElementTree.parse(tmp_path / "burndown-availability.svg").getroot()
+    assert svg.tag.endswith("svg") and len(svg.findall("{http://www.w3.org/2000/svg}polyline")) == 2
+    markdown = (tmp_path / "slo-report.md").read_text()
+    assert "![Error budget burn-down, availability](burndown-availability.svg)" in markdown
+    assert f"| availability | 99.900% | {1 - failed / requests:.3%} |" in markdown
+
+
+@pytest.mark.parametrize("mode", ["per_worker", "aggregated"])
+def test_the_rules_attribute_the_spend_to_the_release_that_failed(deployed, report, mode):
+    releases = [{"SERVICE_VERSION": "1.0.0"}, {"SERVICE_VERSION": "1.1.0"}]
+    d = deployed(2, rules=True, config={"METRICS_MODE": mode}, pod_env=releases, DJANGO_SETTINGS_MODULE=FAULTS_SETTINGS)
+    steady, failing = d.pods
+    # In rounds a scrape apart: a series' first sample is its baseline, so a burst that both creates
+    # and fills a series within one scrape would be invisible to increase().
+    for _ in range(4):
+        assert set(burst(steady.http_port, 100)) == {200}
+        assert set(burst(failing.http_port, 95)) == {200}
+        assert set(burst(failing.http_port, 5, "/__fault__/status/500")) == {500}  # 5 % of the new release's
+        time.sleep(1.5)
+
+    total = f'sum(django_http_responses_total_by_status_view_method_total{{job="{d.job}"}})'
+    d.prometheus.wait_for(total, lambda v: v == 800, timeout=30)
+    time.sleep(2)  # a rule evaluation on the complete data
+    # What Prometheus saw, by pod rather than through the join: the rule must agree.
+    responses = f'django_http_responses_total_by_status_view_method_total{{job="{d.job}"'
+    seen_failed = d.prometheus.scalar(f'sum(increase({responses}, pod="pod-1", status="500"}}[30d]))')
+    seen_total = d.prometheus.scalar(f"sum(increase({responses}}}[30d]))")
+    expected = seen_failed / (seen_total * 0.001)
+    spent = 'slo:error_budget:spent_by_version{slo="availability", version="%s"}'
+    assert expected > 0
+    assert d.prometheus.scalar(spent % "1.1.0") == pytest.approx(expected, rel=0.05)
+    assert d.prometheus.scalar(spent % "1.0.0") == 0
+    dashboard = json.loads(dashboard_configmap(d.docs)["data"]["slo.json"])
+    (panel,) = [p for p in dashboard["panels"] if p["title"] == "Error budget spent by release"]
+    answered = d.prometheus.query(grafana_query(panel["targets"][0]["expr"], "e2e", d.job))
+    by_version = {(r["metric"]["slo"], r["metric"]["version"]): float(r["value"][1]) for r in answered}
+    report(f"{mode}: budget spent by 1.1.0 {by_version[('availability', '1.1.0')]:.1f} (expected about {expected:.0f})")
+    assert by_version[("availability", "1.1.0")] > 0 and by_version[("availability", "1.0.0")] == 0
+    annotation = dashboard["annotations"]["list"][0]["expr"]
+    assert {r["metric"]["version"] for r in d.prometheus.query(grafana_query(annotation, "e2e", d.job))} == {
+        "1.0.0",
+        "1.1.0",
+    }, "both releases are new within the annotation's window"
+
+
+def test_a_drill_spends_real_budget_and_one_past_its_end_spends_none(deployed, report):
+    until = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    drill = {"DOWNTIME_DRILL_RATIO": 0.05, "DOWNTIME_DRILL_UNTIL": until}
+    # The second pod starts after its drill ended (the chart refuses a past end; a restart can still meet one).
+    d = deployed(2, config=drill, pod_env=[{}, {"DOWNTIME_DRILL_UNTIL": "2020-01-01T00:00:00Z"}])
+    drilling, ended = d.pods
+    statuses = burst(drilling.http_port, 2000) + burst(ended.http_port, 500)
+    drilled = statuses[:2000].count(503)
+    assert 0.03 <= drilled / 2000 <= 0.07, drilled
+    assert set(statuses[2000:]) == {200}
+    counted = 'sum by (pod) (django_http_responses_total_by_status_view_method_total{status="503"})'
+    d.prometheus.wait_for(f"sum({counted})", lambda v: v == drilled, timeout=30)
+    by_pod = {r["metric"]["pod"]: float(r["value"][1]) for r in d.prometheus.query(counted)}
+    report(f"drill at 0.05: {drilled} of 2000 requests drilled ({drilled / 20:.1f} %), every one counted as a 503")
+    assert by_pod.get("pod-1", 0) == 0 and by_pod["pod-0"] == drilled
+    assert "has passed: no requests are drilled" in ended.output()
