@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support import helm
 from tests.support.chart_values import cases, effective_config
@@ -75,6 +76,10 @@ def test_every_env_config_key_reaches_the_container(rendered, context, values):
     assert expected.pop("DJANGO_ALLOWED_HOSTS") == ""
     data = dict(configmap["data"])
     assert data.pop("DJANGO_ALLOWED_HOSTS")
+    # Unless values set it, the release's version for <package>_build_info: the image tag, else appVersion.
+    chart = yaml.safe_load((project / "chart" / "Chart.yaml").read_text())
+    version = expected.pop("SERVICE_VERSION", None) or values.get("image", {}).get("tag") or chart["appVersion"]
+    assert data.pop("SERVICE_VERSION") == str(version)
     assert data == expected
     env_from = app_container(docs)["envFrom"]
     assert env_from[0] == {"configMapRef": {"name": configmap["metadata"]["name"]}}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -129,7 +128,10 @@ def test_shipped_unit_tests_are_specific_to_the_baked_objectives(bake, tmp_path)
     """Negative control: the same promtool tests fail against rules for another objective."""
     project = bake()
     write_rules(prometheus_rule(project, {"slo": {"availabilityObjective": 99.99}}), tmp_path)
-    shutil.copy(project / "chart" / "rule-tests" / "slo-alerts.test.yaml", tmp_path)
+    # Its first scenario (a steady 20x-budget error rate pages) is enough to tell the objectives apart.
+    unit_test = yaml.safe_load((project / "chart" / "rule-tests" / "slo-alerts.test.yaml").read_text())
+    unit_test["tests"] = unit_test["tests"][:1]
+    (tmp_path / "slo-alerts.test.yaml").write_text(yaml.safe_dump(unit_test, sort_keys=False))
     result = subprocess.run(
         [PROMTOOL, "test", "rules", "slo-alerts.test.yaml"], cwd=tmp_path, capture_output=True, text=True
     )
