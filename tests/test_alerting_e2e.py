@@ -77,14 +77,29 @@ def test_an_outage_pages_once_with_its_runbook_and_healthy_traffic_pages_nobody(
                 paged_after[namespace] = time.monotonic() - started
         return len(paged_after) == len(outages)
 
+    def critical(namespace: str) -> set[str]:
+        firing = f'ALERTS{{alertstate="firing", severity="critical", namespace="{namespace}"}}'
+        return {r["metric"]["alertname"] for r in outages[namespace].prometheus.query(firing)}
+
+    def paging_groups(namespace: str) -> list[set[str]]:
+        """The page receiver's groups for ``namespace`` in Alertmanager, as sets of alert names."""
+        return [
+            {alert["labels"]["alertname"] for alert in group["alerts"]}
+            for group in manager.groups()
+            if group["receiver"]["name"].endswith("-page") and group["labels"].get("namespace") == namespace
+        ]
+
     with (
         Stream(healthy.service.http_port, "/", concurrency=2, max_seconds=150) as good,
         Stream(errors.service.http_port, "/__fault__/status/500", concurrency=2, max_seconds=150) as failing,
         Stream(hangs.service.http_port, "/__fault__/sleep/10000", concurrency=4, max_seconds=150) as hanging,
     ):
         wait_until(paged, timeout=120, interval=0.5)
-        # Long enough for a second page, had the group not held it: more than the page's group_wait.
-        time.sleep(11)
+        # Every page-worthy alert Prometheus fires has reached Alertmanager, in one group per outage:
+        # a second group would have meant a second page once its group_wait passed.
+        for namespace in outages:
+            wait_until(lambda ns=namespace: critical(ns) <= set().union(*paging_groups(ns)), timeout=30)
+            assert len(paging_groups(namespace)) == 1, paging_groups(namespace)
         suppressed = {
             (a["labels"]["namespace"], a["labels"]["alertname"]): a["status"]
             for a in manager.alerts()

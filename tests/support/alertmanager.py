@@ -122,9 +122,16 @@ class Alertmanager(Process):
         except OSError:
             return False
 
-    def alerts(self) -> list[dict]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/alerts", timeout=5) as response:
+    def _get(self, path: str) -> list[dict]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/{path}", timeout=5) as response:
             return json.load(response)
+
+    def alerts(self) -> list[dict]:
+        return self._get("alerts")
+
+    def groups(self) -> list[dict]:
+        """The alert groups as Alertmanager holds them: each with its receiver and its alerts."""
+        return self._get("alerts/groups")
 
 
 class Webhook:
