@@ -22,7 +22,6 @@ import yaml
 
 from tests.support.ports import free_block
 from tests.support.processes import Process
-from tests.support.waiting import wait_until
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 AMTOOL = shutil.which("amtool")
@@ -111,16 +110,7 @@ class Alertmanager(Process):
             "--log.level=warn",
         ]
         super().__init__(argv, workdir, {"PATH": "/usr/bin:/bin"}, workdir / "alertmanager.log")
-        wait_until(self._ready, timeout=30)
-
-    def _ready(self) -> bool:
-        if self.popen.poll() is not None:
-            raise RuntimeError(f"alertmanager exited:\n{self.output()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=1) as response:
-                return response.status == 200
-        except OSError:
-            return False
+        self.wait_http_ready(f"http://127.0.0.1:{self.port}/-/ready", timeout=30)
 
     def _get(self, path: str) -> list[dict]:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/{path}", timeout=5) as response:

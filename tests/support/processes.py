@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import urllib.request
 from pathlib import Path
 
 from tests.support.environment import port_config, production_env
@@ -33,6 +34,20 @@ class Process:
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def wait_http_ready(self, url: str, timeout: float) -> float:
+        """Seconds until ``url`` answers 200; an exit meanwhile raises with the process' output."""
+
+        def ready() -> bool:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{Path(self.popen.args[0]).name} exited:\n{self.output()}")
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    return response.status == 200
+            except OSError:
+                return False
+
+        return wait_until(ready, timeout=timeout)
 
     def children(self) -> list[int]:
         path = Path(f"/proc/{self.pid}/task/{self.pid}/children")

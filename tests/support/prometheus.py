@@ -87,16 +87,7 @@ class Prometheus(Process):
             "--log.level=warn",
         ]
         super().__init__(argv, workdir, {"PATH": "/usr/bin:/bin"}, workdir / "prometheus.log")
-        wait_until(self._ready, timeout=60)
-
-    def _ready(self) -> bool:
-        if self.popen.poll() is not None:
-            raise RuntimeError(f"prometheus exited:\n{self.output()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=1) as response:
-                return response.status == 200
-        except OSError:
-            return False
+        self.wait_http_ready(f"http://127.0.0.1:{self.port}/-/ready", timeout=60)
 
     def api(self, path: str, **params: str) -> dict:
         url = f"http://127.0.0.1:{self.port}/api/v1/{path}?{urllib.parse.urlencode(params)}"

@@ -11,11 +11,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from error_budget.budget import Service, budgets_now
-from error_budget.prometheus import Prometheus, PrometheusUnusable, check_url
-from error_budget.service import DEFAULT_JOB
+from error_budget.arguments import UNUSABLE, add_service_arguments, service_and_prometheus
+from error_budget.budget import budgets_now
+from error_budget.prometheus import PrometheusUnusable
 
-UNUSABLE = 2
 FROZEN = 1
 
 
@@ -23,14 +22,11 @@ class Command(BaseCommand):
     help = "Per SLO: objective, budget left, burn rates and the policy's decision; exit 1 if features are frozen."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--prometheus-url", required=True, help="Prometheus' address, e.g. http://prometheus:9090")
-        parser.add_argument("--job", default=DEFAULT_JOB, help=f"the release's full name (default {DEFAULT_JOB})")
-        parser.add_argument("--namespace", default="", help="the release's namespace (needed if several match)")
+        add_service_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        service = Service(options["job"], options["namespace"])
         try:
-            prometheus = Prometheus(check_url(options["prometheus_url"]))
+            service, prometheus = service_and_prometheus(options)
             budgets = budgets_now(prometheus, service)
         except PrometheusUnusable as error:
             raise CommandError(str(error), returncode=UNUSABLE) from None

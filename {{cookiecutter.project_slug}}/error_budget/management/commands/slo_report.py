@@ -10,32 +10,27 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from error_budget.budget import Service
+from error_budget.arguments import UNUSABLE, add_service_arguments, service_and_prometheus
 from error_budget.burndown import svg
-from error_budget.prometheus import Prometheus, PrometheusUnusable, check_url
+from error_budget.prometheus import PrometheusUnusable
 from error_budget.report import as_json, as_markdown, build
-from error_budget.service import DEFAULT_JOB, PERIOD_DAYS
-
-UNUSABLE = 2
+from error_budget.service import PERIOD_DAYS
 
 
 class Command(BaseCommand):
     help = "Write the SLO report of the period: attainment, budget spent, releases, views, incidents, burn-down."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--prometheus-url", required=True, help="Prometheus' address, e.g. http://prometheus:9090")
-        parser.add_argument("--job", default=DEFAULT_JOB, help=f"the release's full name (default {DEFAULT_JOB})")
-        parser.add_argument("--namespace", default="", help="the release's namespace (needed if several match)")
+        add_service_arguments(parser)
         parser.add_argument("--period-days", type=int, default=PERIOD_DAYS, help="the SLO period (slo.periodDays)")
         parser.add_argument("--end", type=float, default=None, help="the period's end, a Unix time (default: now)")
         parser.add_argument("--output", type=Path, default=Path("slo-report"), help="directory to write into")
         parser.add_argument("--json", action="store_true", help="also write slo-report.json")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        service = Service(options["job"], options["namespace"])
         end = options["end"] if options["end"] is not None else time.time()
         try:
-            prometheus = Prometheus(check_url(options["prometheus_url"]))
+            service, prometheus = service_and_prometheus(options)
             reports = build(prometheus, service, options["period_days"], settings.SLO_LATENCY_THRESHOLD_SECONDS, end)
         except PrometheusUnusable as error:
             raise CommandError(str(error), returncode=UNUSABLE) from None
