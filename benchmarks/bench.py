@@ -8,7 +8,9 @@
 5. boot time from starting gunicorn to every metrics port answering, for 4 and 16 workers.
 
 The setups: the lean and full profiles with durable worker slots, in the per_worker
-and aggregated modes; lean with prometheus_client's in-memory values (what a worker
+and aggregated modes; lean with tracing on (OTEL_* set: every request a span, exported
+over OTLP/HTTP to a receiver in this process), sampled (lean-traced) and not
+(lean-unsampled, OTEL_TRACES_SAMPLER=always_off); plain lean is tracing off, the default; lean with prometheus_client's in-memory values (what a worker
 had before durable slots), in-process only; and the peer most projects use instead,
 prometheus_client's multiprocess mode (one file set per pid, MultiProcessCollector
 behind one /metrics URL, mark_process_dead in child_exit).
@@ -39,6 +41,7 @@ from cookiecutter.main import cookiecutter
 
 from tests.support.environment import port_config, production_env
 from tests.support.load import burst
+from tests.support.otlp import OtlpReceiver
 from tests.support.paths import REPO
 from tests.support.ports import free_block, is_open
 from tests.support.processes import Gunicorn
@@ -46,8 +49,8 @@ from tests.support.venvs import baked_virtualenv
 from tests.support.waiting import wait_until
 
 HERE = Path(__file__).resolve().parent
-INPROCESS = ("bare", "lean-memory", "lean", "full", "multiprocess")
-SERVED = ("bare", "lean", "lean-aggregated", "full", "multiprocess")
+INPROCESS = ("bare", "lean-memory", "lean", "lean-traced", "lean-unsampled", "full", "multiprocess")
+SERVED = ("bare", "lean", "lean-aggregated", "lean-traced", "lean-unsampled", "full", "multiprocess")
 RECYCLED = ("lean-aggregated", "multiprocess")
 TARGET_OVERHEAD_US = 5.0
 TARGET_THROUGHPUT_RATIO = 0.95
@@ -107,7 +110,8 @@ class Variant:
         return self.env.get("METRICS_MODE") == "aggregated"
 
 
-def bake_variants(workdir: Path) -> dict[str, Variant]:
+def bake_variants(workdir: Path, collector: str) -> dict[str, Variant]:
+    """Every setup; ``collector`` is the OTLP/HTTP endpoint the traced ones export to."""
     projects = {}
     for profile in ("lean", "full"):
         output = workdir / profile
@@ -117,11 +121,14 @@ def bake_variants(workdir: Path) -> dict[str, Variant]:
     shutil.copytree(OVERLAY, lean, dirs_exist_ok=True)
     production = "config.settings.production"
     peer_env = {"METRICS_URL_EXPORTER": "true"}
+    traced = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector}
     return {
         "bare": Variant("bare", lean, "config.settings.bench_bare", durable=False),
         "lean-memory": Variant("lean-memory", lean, production, durable=False),
         "lean": Variant("lean", lean, production),
         "lean-aggregated": Variant("lean-aggregated", lean, production, {"METRICS_MODE": "aggregated"}),
+        "lean-traced": Variant("lean-traced", lean, production, traced | {"OTEL_TRACES_SAMPLER": "always_on"}),
+        "lean-unsampled": Variant("lean-unsampled", lean, production, traced | {"OTEL_TRACES_SAMPLER": "always_off"}),
         "full": Variant("full", projects["full"], production),
         "multiprocess": Variant("multiprocess", lean, production, peer_env, durable=False, peer=True),
     }
@@ -469,7 +476,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-") as temp:
         workdir = Path(temp)
-        variants = bake_variants(workdir / "bakes")
+        collector = OtlpReceiver(keep=False)  # answers like a collector; decoding would take CPU from the service
+        variants = bake_variants(workdir / "bakes", collector.endpoint)
         venv = baked_virtualenv(variants["lean"].project)
         prepare(venv, variants, workdir)
         if args.instructions_only:
@@ -486,6 +494,7 @@ def main() -> int:
         recycled = measure_recycled_scrapes(venv, variants, workdir, run)
         print("measuring boot time ...", file=sys.stderr)
         boot = measure_boot(venv, variants, workdir, run)
+        collector.stop()
 
     report = {
         "when": stamp,

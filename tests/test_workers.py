@@ -96,6 +96,10 @@ ENVIRONMENT_REFUSALS = {
     "negative-max-requests": ({"GUNICORN_MAX_REQUESTS": "-1"}, "GUNICORN_MAX_REQUESTS='-1' is out of range"),
     "access-log-word": ({"GUNICORN_ACCESS_LOG": "maybe"}, "GUNICORN_ACCESS_LOG='maybe' is not one of on, off"),
     "bind-address-hostname": ({"HTTP_BIND_ADDRESS": "example.com"}, "HTTP_BIND_ADDRESS='example.com' is not an IP"),
+    "otlp-over-grpc": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+        "OTEL_EXPORTER_OTLP_PROTOCOL='grpc' is not one of http/protobuf",
+    ),
     "dev-settings": (
         {"DJANGO_SETTINGS_MODULE": "config.settings.dev"},
         "DJANGO_SETTINGS_MODULE='config.settings.dev' is for manage.py on a developer's machine",

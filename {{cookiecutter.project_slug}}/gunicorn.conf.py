@@ -13,8 +13,11 @@ Hooks, in the order gunicorn runs them:
   it the moment it exits);
 - post_fork (worker, before Django loads): claim a slot, so every metric value
   this worker creates lives in that slot's files;
+  then start tracing if the OTEL_* environment asks for it (after fork: the SDK's
+  export thread would not survive one);
 - post_worker_init (worker): in the per_worker mode, serve the slot's port;
-- worker_abort (worker killed by the timeout): count its request as the 500 its client gets.
+- worker_abort (worker killed by the timeout): count its request as the 500 its client gets;
+- worker_exit (worker): flush its last spans, briefly.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from environment.ports import (  # noqa: E402
     web_concurrency,
 )
 from environment.readers import env_choice, env_int  # noqa: E402
+from tracing.configuration import SERVICE_NAME, tracing_settings  # noqa: E402
 from worker_slots.build_info import BadBuildLabel, build_labels  # noqa: E402
 from worker_slots.slots import (  # noqa: E402
     CONTROL_SOCKET,
@@ -81,7 +85,8 @@ try:
     max_requests = env_int("GUNICORN_MAX_REQUESTS", 0, minimum=0, maximum=MAX_REQUESTS)
     max_requests_jitter = env_int("GUNICORN_MAX_REQUESTS_JITTER", 0, minimum=0, maximum=MAX_REQUESTS)
     access_log = env_choice("GUNICORN_ACCESS_LOG", "on", choices=("on", "off"))
-    build_labels()  # SERVICE_VERSION, SERVICE_COMMIT: every metrics port serves them
+    SERVICE_VERSION, _ = build_labels()  # SERVICE_VERSION, SERVICE_COMMIT: every metrics port serves them
+    TRACING = tracing_settings()  # None unless OTEL_* asks for traces
     if os.environ.get("DJANGO_SETTINGS_MODULE", PRODUCTION_SETTINGS).strip() in LOCAL_SETTINGS:
         raise ImproperlyConfigured(
             f"DJANGO_SETTINGS_MODULE={os.environ['DJANGO_SETTINGS_MODULE']!r} is for manage.py on a developer's"
@@ -248,6 +253,15 @@ def post_fork(server: Arbiter, worker: Worker) -> None:
     keep_values_in_slot(slot, threaded=server.cfg.threads > 1 or server.cfg.worker_class_str != "sync")
     worker.metrics_slot = slot
     worker.log.info("Worker %s holds metrics slot %s", worker.pid, slot.number)
+    if TRACING is not None:  # before Django loads: tracing.apps instruments it then
+        from tracing.provider import start_tracing
+
+        try:
+            start_tracing(TRACING, SERVICE_NAME, SERVICE_VERSION, slot.number)
+        except Exception:  # a tracing fault costs traces, never the worker
+            worker.log.exception("Worker %s could not start tracing; it serves untraced", worker.pid)
+        else:
+            worker.log.info("Worker %s sends traces to %s (sampler %s)", worker.pid, TRACING.endpoint, TRACING.sampler)
 
 
 def post_worker_init(worker: Worker) -> None:
@@ -258,6 +272,11 @@ def post_worker_init(worker: Worker) -> None:
 
     slot = worker.metrics_slot
     registry = slot_registry(slot)
+    if TRACING is not None:
+        from tracing.provider import ACTIVE, ExportCollector
+
+        if ACTIVE is not None:
+            registry.register(ExportCollector(ACTIVE.state))
     server = MetricsServer(
         registry, METRICS_PORTS[slot.number - 1], METRICS_ADDRESS, directory=SLOT_DIRECTORY, name=f"slot-{slot.number}"
     )
@@ -270,3 +289,10 @@ def worker_abort(worker: Worker) -> None:
     counted = timeouts.record_timed_out_requests(timeouts.active_metrics())
     status = timeouts.TIMED_OUT_STATUS
     worker.log.error("Worker %s timed out: %s request(s) in flight counted as %s", worker.pid, counted, status)
+
+
+def worker_exit(server: Arbiter, worker: Worker) -> None:
+    if TRACING is not None:
+        from tracing.provider import stop_tracing
+
+        stop_tracing()

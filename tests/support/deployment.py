@@ -87,6 +87,8 @@ def deploy(
     alertmanager_port: int | None = None,
     namespace: str = NAMESPACE,
     pod_env: list[dict[str, str]] | None = None,
+    values: dict | None = None,
+    features: tuple[str, ...] = (),
     **extra_env: str,
 ) -> Deployed:
     """Start the service and Prometheus; each process goes into ``started`` for the caller to stop.
@@ -98,6 +100,8 @@ def deploy(
     series and alert: deployments in different namespaces can share one Alertmanager.
     ``pod_env``: one entry per pod of the release (default one pod), each a gunicorn master on
     its own ports with that extra environment (a SERVICE_VERSION, say), all scraped as one job.
+    ``values``: more top-level chart values (``tracing``, say); ``features``: Prometheus'
+    --enable-feature flags (``exemplar-storage``).
     """
     pods: list[Gunicorn] = []
     jobs: list[dict] = []
@@ -108,6 +112,7 @@ def deploy(
             "env": {"config": {**chart_config, **(config or {})}},
             "serviceMonitor": {"interval": "1s", "scrapeTimeout": "1s"},
             "prometheusRule": {"interval": "1s", "periodInterval": "1s", **(alerts or {})},
+            **(values or {}),
         }
         docs = helm.render(project / "chart", values, release="e2e", namespace=namespace)
         environment = dict(env_configmap(docs)["data"])
@@ -140,7 +145,7 @@ def deploy(
     if rules:
         rule_files.append(workdir / "rules.yaml")
         rule_files[0].write_text(yaml.safe_dump(one(docs, "PrometheusRule")["spec"], sort_keys=False))
-    prometheus = Prometheus(workdir, jobs, rule_files, alertmanager_port=alertmanager_port)
+    prometheus = Prometheus(workdir, jobs, rule_files, alertmanager_port=alertmanager_port, features=features)
     started.append(prometheus)
     deployment = Deployed(service, prometheus, one(docs, "Service")["metadata"]["name"], docs, pods)
     deployment.wait_all_up()

@@ -66,6 +66,7 @@ class Prometheus(Process):
         evaluation: str = "1s",
         alertmanager_port: int | None = None,
         retention: str = "15d",
+        features: tuple[str, ...] = (),
     ) -> None:
         self.port = free_block(1)[0]
         config = {
@@ -85,6 +86,7 @@ class Prometheus(Process):
             f"--storage.tsdb.retention.time={retention}",
             f"--web.listen-address=127.0.0.1:{self.port}",
             "--log.level=warn",
+            *(f"--enable-feature={feature}" for feature in features),
         ]
         super().__init__(argv, workdir, {"PATH": "/usr/bin:/bin"}, workdir / "prometheus.log")
         self.wait_http_ready(f"http://127.0.0.1:{self.port}/-/ready", timeout=60)

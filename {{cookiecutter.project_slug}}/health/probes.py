@@ -8,7 +8,8 @@ every metrics port is served: a port held by a foreign process, or a bad
 METRICS_BIND_ADDRESS, leaves requests uncounted, and an unready pod shows it.
 A fault in the slot files loses metric values, never requests, so readiness
 names it (``metrics_degraded``) and stays 200: taking every pod on a full disk
-out of the Service would turn a metrics fault into an outage.
+out of the Service would turn a metrics fault into an outage. A trace collector
+that does not answer is named the same way (``tracing_degraded``), and stays 200.
 """
 
 from pathlib import Path
@@ -20,6 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_prometheus.migrations import unapplied_migrations as unapplied_migrations_gauge
 
 from environment.ports import AGGREGATED
+from tracing import provider as tracing
 from worker_slots.durable import FAULTS
 from worker_slots.slots import degraded_notes, metrics_problems
 
@@ -66,6 +68,9 @@ def readiness(request: HttpRequest) -> HttpResponse:
         degraded = metrics_degraded(directory)
         if degraded:
             answer["metrics_degraded"] = degraded
+    tracing_problem = tracing.ACTIVE.state.problem() if tracing.ACTIVE is not None else None
+    if tracing_problem:
+        answer["tracing_degraded"] = tracing_problem
     return JsonResponse(answer)
 
 

@@ -4,6 +4,7 @@ Routed only when FAULT_INJECTION_VIEWS is on; `manage.py check --deploy` reports
 that, and the chart refuses the variable, so it never ships enabled.
 """
 
+import logging
 import time
 from collections.abc import Iterator
 
@@ -11,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.urls import path
 
 MAX_SLEEP_MILLISECONDS = 10_000
+logger = logging.getLogger(__name__)
 
 
 def status(request: HttpRequest, code: int) -> HttpResponse:
@@ -21,6 +23,7 @@ def status(request: HttpRequest, code: int) -> HttpResponse:
 
 def sleep(request: HttpRequest, milliseconds: int) -> HttpResponse:
     time.sleep(min(milliseconds, MAX_SLEEP_MILLISECONDS) / 1000)
+    logger.info("Injected a delay of %s ms", milliseconds)  # a log line inside a request, for the trace id tests
     return HttpResponse(f"slept {milliseconds} ms\n", content_type="text/plain")
 
 

@@ -23,6 +23,7 @@ from prometheus_client import Counter, Histogram
 
 from request_metrics import inflight
 from request_metrics.inflight import IN_FLIGHT, method_label, view_name
+from tracing import provider
 
 
 class LeanMetrics(Metrics):  # type: ignore[misc]  # django-prometheus is untyped
@@ -78,6 +79,12 @@ class LeanMetricsMiddleware:
 
     metrics_cls = LeanMetrics
 
+    def __new__(cls, get_response: Callable[[HttpRequest], HttpResponse]) -> "LeanMetricsMiddleware":
+        # Chosen once, when Django loads the middleware: with tracing off, requests pay nothing for it.
+        if cls is LeanMetricsMiddleware and provider.ACTIVE is not None:
+            cls = ExemplarLeanMetricsMiddleware
+        return super().__new__(cls)
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.metrics = self.metrics_cls.get_instance()
@@ -109,20 +116,23 @@ class LeanMetricsMiddleware:
         self.record(response.status_code, view, method, elapsed)
         return response
 
-    def record(self, status: int, view: str, method: str, elapsed: float) -> None:
+    def record(
+        self, status: int, view: str, method: str, elapsed: float, exemplar: dict[str, str] | None = None
+    ) -> None:
+        """Count the response and time it; ``exemplar`` (a trace's ids) goes with both when given."""
         key = (status, view, method)
         responses = self._responses.get(key)
         if responses is None:
             responses = self.metrics.responses_by_status_view_method.labels(str(status), view, method)
             self._responses[key] = responses
-        responses.inc()
+        responses.inc(1, exemplar)
 
         latency = self._latencies.get((view, method))
         if latency is None:  # the first request of this view and method
             latency = self.metrics.requests_latency_by_view_method.labels(view, method)
             self._latencies[(view, method)] = latency
             inflight.prepare_error_series(self.metrics.responses_by_status_view_method, view, method)
-        latency.observe(elapsed)
+        latency.observe(elapsed, exemplar)
 
     def process_view(
         self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
@@ -140,3 +150,21 @@ class LeanMetricsMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
         self.metrics.exceptions_by_type.labels(type(exception).__name__).inc()
         self.metrics.exceptions_by_view.labels(view_name(request)).inc()
+
+
+class ExemplarLeanMetricsMiddleware(LeanMetricsMiddleware):
+    """The lean middleware of a traced worker: each response count and latency carries the request's trace.
+
+    A streamed response is recorded after its span ended, so it carries none.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        super().__init__(get_response)
+        from tracing.exemplars import current_exemplar
+
+        self.current_exemplar = current_exemplar
+
+    def record(
+        self, status: int, view: str, method: str, elapsed: float, exemplar: dict[str, str] | None = None
+    ) -> None:
+        super().record(status, view, method, elapsed, self.current_exemplar())

@@ -23,10 +23,18 @@ counting in memory only, logged once with the file and the cause, shown by
 ``/readyz`` and by ``metrics_slot_faults`` on the metrics port. File space is
 allocated before it is mapped, so a full disk is an error here, not a SIGBUS
 in the middle of a request.
+
+Exemplars (the trace of a request that updated a counter or a histogram bucket,
+when tracing is on) are kept in this process' memory only, the latest one per
+series: the file format has no room for them, and an exemplar is worth having
+only while it is recent. A worker's own port serves them (``SlotCollector``);
+they die with the worker, and the aggregated mode, whose exporter is another
+process, serves none.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import struct
@@ -42,6 +50,7 @@ from prometheus_client.mmap_dict import mmap_key
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.samples import Exemplar
 
 from worker_slots.build_info import BuildInfoCollector
 from worker_slots.mmap_file import SlotFile
@@ -75,6 +84,10 @@ class _MemoryOnly:
 
     def __init__(self) -> None:
         self.buffer = bytearray(16)
+
+
+# The latest exemplar of each series this process updated, by the series' key in its slot file.
+EXEMPLARS: dict[str, Exemplar] = {}
 
 
 # File name -> the cause, for the files of this process' slot that failed (see SlotValue).
@@ -121,7 +134,7 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
 
     class SlotValue:
         _multiprocess = True
-        __slots__ = ("_file", "_offset", "_value")
+        __slots__ = ("_file", "_key", "_offset", "_value")
 
         def __init__(
             self,
@@ -135,7 +148,7 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
             **kwargs: Any,
         ) -> None:
             with lock:
-                key = mmap_key(metric_name, name, labelnames, labelvalues, help_text)
+                key = self._key = mmap_key(metric_name, name, labelnames, labelvalues, help_text)
                 path = path_for(typ, multiprocess_mode)
                 try:
                     self._file: SlotFile | _MemoryOnly = file_for(path)
@@ -156,14 +169,14 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
             offset = self._offset
             self._file.buffer[offset : offset + 16] = _VALUE_AND_TIMESTAMP(value, timestamp or 0.0)
 
-        def set_exemplar(self, exemplar: Any) -> None:
-            return  # the file format has no room for exemplars
+        def set_exemplar(self, exemplar: Exemplar) -> None:
+            EXEMPLARS[self._key] = exemplar  # memory only: the file format has no room for it
 
         def get(self) -> float:
             return self._value
 
-        def get_exemplar(self) -> None:
-            return None
+        def get_exemplar(self) -> Exemplar | None:
+            return EXEMPLARS.get(self._key)
 
     class LockedSlotValue(SlotValue):
         __slots__ = ()
@@ -239,8 +252,39 @@ class SlotCollector:
                 logger.error("Metrics file %s cannot be read for a scrape (%s); it is left out", name, cause)
             faults.update(unreadable)
             metrics = MultiProcessCollector.merge(files, accumulate=True)
+        if EXEMPLARS:
+            metrics = with_exemplars(metrics, exemplar_index())
         yield from metrics
         yield fault_metric(faults)
+
+
+_SERIES_OF_KEY: dict[str, tuple[str, frozenset[tuple[str, str]]]] = {}
+
+
+def exemplar_index() -> dict[tuple[str, frozenset[tuple[str, str]]], Exemplar]:
+    """This process' exemplars by sample name and label set, as a scrape's samples carry them."""
+    index = {}
+    for key, exemplar in list(EXEMPLARS.items()):  # a copy: a request may add one meanwhile
+        series = _SERIES_OF_KEY.get(key)
+        if series is None:
+            _, name, labels, _ = json.loads(key)
+            series = _SERIES_OF_KEY[key] = (name, frozenset(labels.items()))
+        index[series] = exemplar
+    return index
+
+
+def with_exemplars(
+    metrics: Iterable[Metric], index: dict[tuple[str, frozenset[tuple[str, str]]], Exemplar]
+) -> Iterator[Metric]:
+    """``metrics``, their counter and bucket samples carrying the exemplar this process holds for them."""
+    for metric in metrics:
+        if metric.type in ("counter", "histogram"):
+            samples = []
+            for sample in metric.samples:
+                exemplar = index.get((sample.name, frozenset(sample.labels.items())))
+                samples.append(sample if exemplar is None else sample._replace(exemplar=exemplar))
+            metric.samples = samples
+        yield metric
 
 
 def slot_registry(slot: Slot) -> CollectorRegistry:

@@ -25,6 +25,8 @@ INSTALLED_APPS = [
     "request_metrics.apps.WorkerMetricsConfig",
     "health.apps.HealthConfig",
     "error_budget.apps.ErrorBudgetConfig",
+    # Instruments Django in a worker that started tracing (OTEL_* set); nothing otherwise.
+    "tracing.apps.TracingConfig",
     "{{ cookiecutter.project_slug }}.apps.ServiceConfig",
 ]
 
@@ -111,8 +113,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # trace_context: " trace_id=... span_id=..." inside a traced request, else empty (tracing/logs.py).
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d%(trace_context)s %(message)s"}},
+    "filters": {"trace_context": {"()": "tracing.logs.TraceContextFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["trace_context"]}},
     "root": {
         "handlers": ["console"],
         "level": env_choice("DJANGO_LOG_LEVEL", "INFO", choices=LOG_LEVELS, any_case=True),

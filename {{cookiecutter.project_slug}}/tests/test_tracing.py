@@ -1,0 +1,290 @@
+"""Tracing: configured by OTEL_* only, exemplars on the worker's port, trace ids in logs, outages logged once."""
+
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse
+from django.test import RequestFactory
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
+from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
+
+from request_metrics.lean import ExemplarLeanMetricsMiddleware, LeanMetricsMiddleware
+from tracing import provider
+from tracing.configuration import DEFAULT_ENDPOINT, TracingSettings, tracing_settings
+from tracing.logs import TraceContextFilter
+from tracing.provider import ExportCollector, ExportState, OncePerOutage, reporting_exporter
+from worker_slots.durable import EXEMPLARS, SlotCollector, slot_value_class
+from worker_slots.slots import Slot
+
+from .conftest import PROJECT_DIR
+
+ENDPOINT = "http://otel-collector.observability:4318"
+
+SUPPORTED = {
+    "no-otel-variables": ({}, None),
+    "endpoint": ({"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT}, TracingSettings(ENDPOINT, "parentbased_always_on")),
+    "traces-endpoint": (
+        {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": ENDPOINT + "/v1/traces"},
+        TracingSettings(ENDPOINT + "/v1/traces", "parentbased_always_on"),
+    ),
+    "exporter-otlp-default-endpoint": (
+        {"OTEL_TRACES_EXPORTER": "otlp"},
+        TracingSettings(DEFAULT_ENDPOINT, "parentbased_always_on"),
+    ),
+    "exporter-none": ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT}, None),
+    "sdk-disabled": ({"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT}, None),
+    "sdk-enabled": (
+        {"OTEL_SDK_DISABLED": "false", "OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT},
+        TracingSettings(ENDPOINT, "parentbased_always_on"),
+    ),
+    "empty-values-are-unset": ({"OTEL_EXPORTER_OTLP_ENDPOINT": "", "OTEL_TRACES_EXPORTER": " "}, None),
+    "ratio-sampler": (
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT,
+            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+            "OTEL_TRACES_SAMPLER_ARG": "0.05",
+        },
+        TracingSettings(ENDPOINT, "parentbased_traceidratio"),
+    ),
+    "http-protobuf": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
+        TracingSettings(ENDPOINT, "parentbased_always_on"),
+    ),
+}
+
+UNSUPPORTED = {
+    "grpc": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+        "OTEL_EXPORTER_OTLP_PROTOCOL='grpc' is not one of http/protobuf",
+    ),
+    "traces-json": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"},
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL='http/json' is not one of http/protobuf",
+    ),
+    "console-exporter": (
+        {"OTEL_TRACES_EXPORTER": "console"},
+        "OTEL_TRACES_EXPORTER='console' is not one of otlp, none",
+    ),
+    "endpoint-without-scheme": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "otel-collector:4318"},
+        "OTEL_EXPORTER_OTLP_ENDPOINT='otel-collector:4318' is not an OTLP/HTTP endpoint: give an http:// or https://"
+        " URL with a host, such as http://otel-collector:4318",
+    ),
+    "unknown-sampler": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_TRACES_SAMPLER": "sometimes"},
+        "OTEL_TRACES_SAMPLER='sometimes' is not one of always_on, always_off, traceidratio",
+    ),
+    "ratio-above-one": (
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT,
+            "OTEL_TRACES_SAMPLER": "traceidratio",
+            "OTEL_TRACES_SAMPLER_ARG": "5",
+        },
+        "OTEL_TRACES_SAMPLER_ARG='5' is out of range: use a number from 0 to 1",
+    ),
+    "batch-larger-than-queue": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_BSP_MAX_QUEUE_SIZE": "256"},
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE=512 is larger than the span queue (OTEL_BSP_MAX_QUEUE_SIZE=256)",
+    ),
+    "queue-not-a-number": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_BSP_MAX_QUEUE_SIZE": "lots"},
+        "OTEL_BSP_MAX_QUEUE_SIZE='lots' is not a whole number",
+    ),
+    "timeout-zero": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_EXPORTER_OTLP_TIMEOUT": "0"},
+        "OTEL_EXPORTER_OTLP_TIMEOUT='0' is out of range",
+    ),
+    "disabled-not-a-boolean": ({"OTEL_SDK_DISABLED": "maybe"}, "OTEL_SDK_DISABLED='maybe' is not a boolean"),
+}
+
+
+@pytest.mark.parametrize(("environ", "expected"), SUPPORTED.values(), ids=SUPPORTED.keys())
+def test_supported_otel_environments(environ, expected):
+    assert tracing_settings(environ) == expected
+
+
+@pytest.mark.parametrize(("environ", "message"), UNSUPPORTED.values(), ids=UNSUPPORTED.keys())
+def test_unsupported_otel_environments_are_refused_in_one_line(environ, message):
+    with pytest.raises(ImproperlyConfigured) as refused:
+        tracing_settings(environ)
+    assert str(refused.value).startswith(message)
+    assert "\n" not in str(refused.value)
+
+
+class FlakyExporter(SpanExporter):
+    """Fails while ``down``; logs a complaint per failed batch, as the OTLP exporter does."""
+
+    def __init__(self) -> None:
+        self.down = True
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if self.down:
+            logging.getLogger(provider.SDK_LOGGERS[0]).warning("Failed to export span batch")
+            return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        return None
+
+
+@pytest.fixture
+def quiet_sdk() -> Iterator[tuple[ExportState, OncePerOutage]]:
+    state = ExportState(ENDPOINT)
+    quiet = OncePerOutage(state)
+    logger = logging.getLogger(provider.SDK_LOGGERS[0])
+    logger.addFilter(quiet)
+    yield state, quiet
+    logger.removeFilter(quiet)
+
+
+def test_an_outage_is_logged_once_at_its_start_and_once_at_its_end(quiet_sdk, caplog):
+    state, quiet = quiet_sdk
+    inner = FlakyExporter()
+    exporter = reporting_exporter(inner, state, quiet)
+    spans: list[ReadableSpan] = [ReadableSpan(name="GET /")] * 3
+    with caplog.at_level(logging.WARNING):
+        for _ in range(50):
+            assert exporter.export(spans) is SpanExportResult.FAILURE
+        assert state.failing and state.problem() and state.failed_spans == 150
+        inner.down = False
+        exporter.export(spans)
+        inner.down = True
+        exporter.export(spans)  # a second outage is news again
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages.count("Failed to export span batch") == 2
+    failing = [message for message in messages if "is failing" in message]
+    assert len(failing) == 2 and "requests are not affected" in failing[0]
+    assert messages.count("Trace export to " + ENDPOINT + " recovered after 50 failed batch(es)") == 1
+    assert state.exported_spans == 3
+
+
+def test_the_metrics_port_shows_the_export_state(quiet_sdk):
+    state, quiet = quiet_sdk
+    registry = CollectorRegistry()
+    registry.register(ExportCollector(state))
+    reporting_exporter(FlakyExporter(), state, quiet).export([ReadableSpan(name="GET /")])
+    assert registry.get_sample_value("tracing_export_failing") == 1
+    assert registry.get_sample_value("tracing_spans_export_failed_total") == 1
+    assert registry.get_sample_value("tracing_spans_exported_total") == 0
+
+
+@pytest.fixture
+def span() -> Iterator[trace.Span]:
+    """A sampled span, current for the test (a provider of the test's own: the global one stays unset)."""
+    tracer = TracerProvider().get_tracer(__name__)
+    with tracer.start_as_current_span("GET /") as current:
+        yield current
+
+
+def ids(span: trace.Span) -> tuple[str, str]:
+    context = span.get_span_context()
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
+
+
+@pytest.fixture
+def exemplars_cleared() -> Iterator[None]:
+    EXEMPLARS.clear()
+    yield
+    EXEMPLARS.clear()
+
+
+def test_a_workers_port_serves_the_latest_exemplar_per_series_in_openmetrics_only(
+    tmp_path, monkeypatch, exemplars_cleared
+):
+    slot = Slot(1, tmp_path, lock_fd=-1)
+    monkeypatch.setattr(values, "ValueClass", slot_value_class(slot))
+    latency = Histogram("latency_seconds", "Latency.", ["view"], buckets=(0.1, 1.0), registry=None).labels("index")
+    responses = Counter("responses", "Responses.", ["status"], registry=None).labels("200")
+    latency.observe(0.05, {"trace_id": "a" * 32, "span_id": "1" * 16})
+    latency.observe(0.07, {"trace_id": "b" * 32, "span_id": "2" * 16})  # the latest one stays
+    latency.observe(0.5)  # none: an unsampled request
+    responses.inc(1, {"trace_id": "b" * 32, "span_id": "2" * 16})
+    registry = CollectorRegistry()
+    registry.register(SlotCollector(tmp_path, 1))
+
+    openmetrics = generate_openmetrics(registry).decode()
+    assert (
+        'latency_seconds_bucket{le="0.1",view="index"} 2.0 # {span_id="2222222222222222",trace_id="' + "b" * 32
+    ) in openmetrics
+    assert 'latency_seconds_bucket{le="1.0",view="index"} 3.0\n' in openmetrics
+    assert 'responses_total{status="200"} 1.0 # {span_id="2222222222222222"' in openmetrics
+    assert "a" * 32 not in openmetrics
+    assert "# {" not in generate_latest(registry).decode()  # the text format has no exemplars
+
+
+def lean_middleware(status: int = 200) -> LeanMetricsMiddleware:
+    def view(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(status=status)
+
+    return LeanMetricsMiddleware(view)
+
+
+def test_without_tracing_the_lean_middleware_records_no_exemplar(monkeypatch, span):
+    monkeypatch.setattr(provider, "ACTIVE", None)
+    middleware = lean_middleware()
+    assert type(middleware) is LeanMetricsMiddleware
+    middleware(RequestFactory().get("/"))
+    assert all(child._value.get_exemplar() is None for child in middleware._responses.values())
+
+
+def test_a_traced_workers_lean_middleware_records_the_requests_trace(monkeypatch, span):
+    monkeypatch.setattr(provider, "ACTIVE", object())
+    middleware = lean_middleware(status=503)
+    assert type(middleware) is ExemplarLeanMetricsMiddleware
+    middleware(RequestFactory().get("/"))
+    trace_id, span_id = ids(span)
+    (responses,) = [child for key, child in middleware._responses.items() if key[0] == 503]
+    assert responses._value.get_exemplar().labels == {"trace_id": trace_id, "span_id": span_id}
+    (latency,) = middleware._latencies.values()
+    with_exemplar = [bucket for bucket in latency._buckets if bucket.get_exemplar() is not None]
+    assert len(with_exemplar) == 1 and with_exemplar[0].get_exemplar().labels["trace_id"] == trace_id
+
+
+def test_an_unsampled_request_leaves_no_exemplar(monkeypatch):
+    monkeypatch.setattr(provider, "ACTIVE", object())
+    middleware = lean_middleware()
+    middleware(RequestFactory().get("/"))  # no current span at all
+    assert all(child._value.get_exemplar() is None for child in middleware._responses.values())
+
+
+def log_record() -> logging.LogRecord:
+    return logging.LogRecord("orders", logging.INFO, __file__, 1, "Order placed", None, None)
+
+
+def test_log_lines_inside_a_traced_request_carry_its_ids(monkeypatch, span):
+    monkeypatch.setattr(provider, "ACTIVE", object())
+    record = log_record()
+    assert TraceContextFilter().filter(record)
+    trace_id, span_id = ids(span)
+    assert record.trace_context == f" trace_id={trace_id} span_id={span_id}"
+
+
+def test_log_lines_carry_nothing_when_tracing_is_off(monkeypatch, span):
+    monkeypatch.setattr(provider, "ACTIVE", None)
+    record = log_record()
+    assert TraceContextFilter().filter(record) and record.trace_context == ""
+
+
+def test_tracing_off_imports_no_opentelemetry_module():
+    """Off by default: a request through every middleware loads none of the SDK, the exporter or its threads."""
+    code = (
+        "import django, sys, threading\n"
+        "django.setup()\n"
+        "from django.test import Client\n"
+        "assert Client().get('/').status_code == 200\n"
+        "print(sorted(name for name in sys.modules if name.startswith('opentelemetry')), threading.active_count())\n"
+    )
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
+    environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_DIR, env=environ, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["[]", "1"]
