@@ -73,6 +73,19 @@ REJECTED_VALUES = {
     "typo-in-prometheusRule": ({"prometheusRule": {"enable": False}}, "'enable' not allowed"),
     "typo-in-dashboard": ({"dashboard": {"label": {}}}, "'label' not allowed"),
     "typo-in-env": ({"env": {"secretkey": "x"}}, "'secretkey' not allowed"),
+    "typo-in-tracing": ({"tracing": {"endpont": "http://c:4318"}}, "'endpont' not allowed"),
+    "tracing-endpoint-without-scheme": (
+        {"tracing": {"endpoint": "otel-collector:4318"}},
+        "at '/tracing/endpoint': 'otel-collector:4318' does not match pattern",
+    ),
+    "tracing-unknown-sampler": ({"tracing": {"sampler": "sometimes"}}, "at '/tracing/sampler': value must be one of"),
+    "tracing-ratio-above-one": ({"tracing": {"ratio": 2}}, "at '/tracing/ratio': maximum: got 2, want 1"),
+    "tracing-set-twice": (
+        {"tracing": {"endpoint": "http://c:4318"}, "env": {"config": {"OTEL_TRACES_SAMPLER": "always_on"}}},
+        "env.config.OTEL_TRACES_SAMPLER is set and so is tracing.endpoint, which sets it too: set it through"
+        " tracing.* only",
+    ),
+    "unknown-scrape-protocol": ({"scrapeProtocols": ["Text"]}, "at '/scrapeProtocols/0': value must be one of"),
 }
 
 
@@ -286,3 +299,37 @@ def test_a_generated_secret_changes_per_render_and_notes_say_how_to_pin_it(bake)
     notes = helm.notes(bake() / "chart", {})
     assert "set env.existingSecret (a Secret you manage) or env.secretKey" in notes
     assert "DJANGO_SECRET_KEY was generated" not in helm.notes(bake() / "chart", {"env": {"secretKey": "k" * 50}})
+
+
+def test_tracing_is_off_unless_an_endpoint_is_given(bake):
+    docs = helm.render(bake() / "chart", {})
+    assert not [key for key in env_configmap(docs)["data"] if key.startswith("OTEL_")]
+    assert "env" not in app_container(docs)
+
+
+def test_tracing_values_reach_the_pods_environment_with_the_pods_name(bake):
+    values = {
+        "tracing": {"endpoint": "https://otel.example.com:4318", "ratio": 0.25},
+        "env": {"config": {"OTEL_RESOURCE_ATTRIBUTES": "team=payments"}},
+    }
+    docs = helm.render(bake() / "chart", values, namespace="shop")
+    data = env_configmap(docs)["data"]
+    assert {key: value for key, value in data.items() if key.startswith("OTEL_") and "RESOURCE" not in key} == {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.example.com:4318",
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": "0.25",
+    }
+    env = {entry["name"]: entry for entry in app_container(docs)["env"]}
+    assert env["K8S_POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    # Kubernetes expands $(K8S_POD_NAME): it is defined above, in the same container.
+    assert env["OTEL_RESOURCE_ATTRIBUTES"]["value"] == (
+        "k8s.pod.name=$(K8S_POD_NAME),k8s.namespace.name=shop,team=payments"
+    )
+    assert list(env) == ["K8S_POD_NAME", "OTEL_RESOURCE_ATTRIBUTES"]
+
+
+def test_monitors_ask_for_openmetrics_first_which_carries_exemplars(bake):
+    docs = helm.render(bake() / "chart", {})
+    assert one(docs, "ServiceMonitor")["spec"]["scrapeProtocols"][0] == "OpenMetricsText1.0.0"
+    pods = helm.render(bake() / "chart", {"serviceMonitor": {"enabled": False}, "podMonitor": {"enabled": True}})
+    assert one(pods, "PodMonitor")["spec"]["scrapeProtocols"][0] == "OpenMetricsText1.0.0"

@@ -165,3 +165,25 @@ def test_the_reports_sli_promql_is_the_charts(bake, baked_venv):
 
     assert same(availability) == same(ratios["availability"])
     assert same(latency) == same(ratios["latency"])
+
+
+def module_tuple(path, name: str) -> tuple:
+    """A module-level NAME = (literal, ...) tuple, read without importing."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise LookupError(f"{name} is not assigned in {path}")
+
+
+def test_the_samplers_and_the_ratio_agree_in_the_service_and_the_schema(bake):
+    """What tracing/configuration.py accepts at start-up, the chart's schema accepts at install, and no more."""
+    configuration = SERVICE / "tracing" / "configuration.py"
+    tracing = json.loads((SERVICE / "chart" / "values.schema.json").read_text())["properties"]["tracing"]
+    assert tuple(tracing["properties"]["sampler"]["enum"]) == module_tuple(configuration, "SAMPLERS")
+    ratio = tracing["properties"]["ratio"]
+    assert (ratio["minimum"], ratio["maximum"]) == (0, 1)
+    assert re.search(r'"OTEL_TRACES_SAMPLER_ARG", 1\.0, minimum=0\.0, maximum=1\.0', configuration.read_text())
+    # The chart's default sampler is one the service accepts, and the service's default is the SDK's own.
+    values = helm.render(bake() / "chart", {"tracing": {"endpoint": "http://c:4318"}})
+    sampler = next(doc for doc in values if doc["kind"] == "ConfigMap")["data"]["OTEL_TRACES_SAMPLER"]
+    assert sampler in module_tuple(configuration, "SAMPLERS")

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 # Every optional object on: ingress with TLS, autoscaling, a NetworkPolicy, a PodMonitor
-# in place of the ServiceMonitor.
+# in place of the ServiceMonitor, tracing (the pod's own env entries).
 EVERY_OPTIONAL_OBJECT = {
     "serviceMonitor": {"enabled": False},
     "podMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
@@ -21,6 +21,7 @@ EVERY_OPTIONAL_OBJECT = {
     },
     "autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 12},
     "networkPolicy": {"enabled": True},
+    "tracing": {"endpoint": "http://otel-collector.observability:4318"},
 }
 # One port per pod, found by a Prometheus without the operator through pod annotations.
 AGGREGATED_WITH_ANNOTATIONS = {
