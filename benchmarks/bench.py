@@ -8,10 +8,11 @@
 5. boot time from starting gunicorn to every metrics port answering, for 4 and 16 workers.
 
 The setups: the lean and full profiles with durable worker slots, in the per_worker
-and aggregated modes; lean with tracing on (OTEL_* set: every request a span, exported
-over OTLP/HTTP to a receiver in this process), sampled (lean-traced) and not
-(lean-unsampled, OTEL_TRACES_SAMPLER=always_off); plain lean is tracing off, the default; lean with prometheus_client's in-memory values (what a worker
-had before durable slots), in-process only; and the peer most projects use instead,
+and aggregated modes; lean with tracing on (OTEL_* set: every request a span,
+exported over OTLP/HTTP to a receiver in this process), sampled (lean-traced) and
+not (lean-unsampled, OTEL_TRACES_SAMPLER=always_off), plain lean being tracing off,
+the default; lean with prometheus_client's in-memory values (what a worker had
+before durable slots), in-process only; and the peer most projects use instead,
 prometheus_client's multiprocess mode (one file set per pid, MultiProcessCollector
 behind one /metrics URL, mark_process_dead in child_exit).
 
@@ -70,6 +71,8 @@ class Settings:
     boot_workers: tuple[int, ...]
     boot_repeats: int
     instruction_requests: tuple[int, int] | None  # callgrind runs' request counts; None: skipped
+    warm_up: bool = True  # a second of wrk before each throughput run
+    scrape_load_lead: int = 1  # seconds of load before scraping under it starts (and as long after)
 
 
 FULL_RUN = Settings(
@@ -91,6 +94,8 @@ QUICK_RUN = Settings(
     boot_workers=(4,),
     boot_repeats=1,
     instruction_requests=None,
+    warm_up=False,
+    scrape_load_lead=0,
 )
 
 
@@ -271,7 +276,8 @@ def measure_throughput(venv: Path, variants: dict[str, Variant], workdir: Path, 
         for name in order:
             service = start_gunicorn(venv, variants[name], workdir / f"wrk-{name}-{len(samples[name])}", workers)
             try:
-                wrk(service.http_port, 1)  # warm up
+                if run.warm_up:
+                    wrk(service.http_port, 1)
                 samples[name].append(wrk(service.http_port, run.load_seconds))
             finally:
                 service.stop()
@@ -314,9 +320,10 @@ def measure_scrapes(venv: Path, variants: dict[str, Variant], workdir: Path, run
             url = metrics_url(variant, service)
             scrape_milliseconds(url, 5)
             idle = scrape_milliseconds(url, run.scrapes)
-            load = threading.Thread(target=wrk, args=(service.http_port, run.load_seconds + 3, 32))
+            load_seconds = run.load_seconds + 1 + 2 * run.scrape_load_lead
+            load = threading.Thread(target=wrk, args=(service.http_port, load_seconds, 32))
             load.start()
-            time.sleep(1)
+            time.sleep(run.scrape_load_lead)
             busy = scrape_milliseconds(url, run.scrapes, pause=run.load_seconds / run.scrapes)
             load.join()
             with urllib.request.urlopen(url, timeout=10) as response:

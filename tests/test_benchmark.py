@@ -21,7 +21,8 @@ def test_quick_benchmark_prints_the_table_and_writes_every_figure(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     table = result.stdout
-    for row in ("bare", "lean-memory", "lean", "lean-aggregated", "lean-traced", "lean-unsampled", "full", "multiprocess"):
+    rows = ("bare", "lean-memory", "lean", "lean-aggregated", "lean-traced", "lean-unsampled", "full", "multiprocess")
+    for row in rows:
         assert any(line.split()[0] == row for line in table.splitlines() if line.strip()), table
     assert "Boot to all metrics ports" in table and "Targets:" in table
     assert "worker recycles, lean-aggregated: scrape p50/p99" in table

@@ -76,9 +76,7 @@ def exemplars(prometheus, selector: str, since: float) -> list[dict]:
     return [{**series["seriesLabels"], **exemplar["labels"]} for series in data for exemplar in series["exemplars"]]
 
 
-def test_a_slow_requests_trace_is_an_exemplar_a_span_and_a_log_line_and_survives_recycles(
-    deployed, receiver, report
-):
+def test_a_slow_requests_trace_is_an_exemplar_a_span_and_a_log_line_and_survives_recycles(deployed, receiver, report):
     started = time.time()
     d = deployed(
         2,
