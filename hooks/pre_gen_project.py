@@ -55,6 +55,7 @@ PROJECT_NAMES = frozenset(
         "health",
         "error_budget",
         "tracing",
+        "database_metrics",
     }
 )
 # Django's contrib app labels: the service's app takes the slug as its label, and two apps

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Iterator
 
+from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path
 
@@ -38,7 +39,16 @@ def stream(request: HttpRequest, milliseconds: int) -> StreamingHttpResponse:
     return StreamingHttpResponse(body(), content_type="text/plain")
 
 
+def query(request: HttpRequest) -> HttpResponse:
+    """One query on the default database: a database that is down makes it the 500 users would get."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM django_migrations")
+        (applied,) = cursor.fetchone()
+    return HttpResponse(f"{applied} migrations applied\n", content_type="text/plain")
+
+
 urlpatterns = [
+    path("query", query, name="fault-query"),
     path("status/<int:code>", status, name="fault-status"),
     path("sleep/<int:milliseconds>", sleep, name="fault-sleep"),
     path("stream/<int:milliseconds>", stream, name="fault-stream"),

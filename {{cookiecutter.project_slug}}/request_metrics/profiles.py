@@ -27,9 +27,14 @@ def metrics_middleware(profile: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return _MIDDLEWARE[profile]
 
 
-# Database and cache metrics cost a few microseconds per query or cache call, so they are
-# opt-in (METRICS_DATABASE, METRICS_CACHE): django-prometheus wraps these backends.
+# Database metrics: "lean" (the default) counts queries, errors and new connections with the
+# template's engines (database_metrics/); "full" adds django-prometheus' per-query timing
+# histogram with its engines; "off" leaves Django's engine alone.
+DATABASE_METRICS_LEVELS = ("off", "lean", "full")
+_LEAN_DATABASES = {"postgresql", "sqlite3"}
 _INSTRUMENTED_DATABASES = {"postgresql", "sqlite3", "mysql", "postgis", "spatialite"}
+# Cache metrics cost a few microseconds per cache call, so they are opt-in (METRICS_CACHE):
+# django-prometheus wraps these backends.
 _INSTRUMENTED_CACHES = {
     f"django.core.cache.backends.{module}.{django_class}": f"django_prometheus.cache.backends.{module}.{wrapper}"
     for module, django_class, wrapper in (
@@ -41,8 +46,19 @@ _INSTRUMENTED_CACHES = {
 }
 
 
-def instrumented_database_engine(engine: str) -> str:
+def instrumented_database_engine(engine: str, level: str = "full") -> str:
+    """The engine that gives ``level`` database metrics over Django's ``engine``.
+
+    ``lean`` covers PostgreSQL and SQLite; another engine keeps Django's own under it
+    (no metrics) rather than the per-query timing nobody asked for.
+    """
     backend = engine.rsplit(".", 1)[-1]
+    if level == "off":
+        return engine
+    if level == "lean":
+        if engine.startswith("django.db.backends.") and backend in _LEAN_DATABASES:
+            return f"database_metrics.backends.{backend}"
+        return engine
     if not engine.startswith("django.db.backends.") or backend not in _INSTRUMENTED_DATABASES:
         raise ValueError(f"django-prometheus has no instrumented version of the database engine {engine!r}")
     return f"django_prometheus.db.backends.{backend}"

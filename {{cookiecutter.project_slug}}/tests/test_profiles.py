@@ -84,36 +84,46 @@ def test_lean_counts_exceptions_by_type_and_view(client, urls_with):
     assert REGISTRY.get_sample_value("django_http_exceptions_total_by_view_total", {"view": "fault-status"}) >= 1
 
 
-@pytest.mark.parametrize(
-    ("engine", "instrumented"),
-    [
-        ("django.db.backends.postgresql", "django_prometheus.db.backends.postgresql"),
-        ("django.db.backends.sqlite3", "django_prometheus.db.backends.sqlite3"),
-    ],
-)
-def test_database_metrics_wrap_the_engine(engine, instrumented):
-    assert instrumented_database_engine(engine) == instrumented
+ENGINES = {
+    "postgresql-lean": ("django.db.backends.postgresql", "lean", "database_metrics.backends.postgresql"),
+    "sqlite-lean": ("django.db.backends.sqlite3", "lean", "database_metrics.backends.sqlite3"),
+    "mysql-lean-keeps-djangos": ("django.db.backends.mysql", "lean", "django.db.backends.mysql"),
+    "postgresql-full": ("django.db.backends.postgresql", "full", "django_prometheus.db.backends.postgresql"),
+    "sqlite-full": ("django.db.backends.sqlite3", "full", "django_prometheus.db.backends.sqlite3"),
+    "postgresql-off": ("django.db.backends.postgresql", "off", "django.db.backends.postgresql"),
+}
+
+
+@pytest.mark.parametrize(("engine", "level", "instrumented"), ENGINES.values(), ids=ENGINES.keys())
+def test_database_metrics_wrap_the_engine(engine, level, instrumented):
+    assert instrumented_database_engine(engine, level) == instrumented
 
 
 def test_unknown_backends_are_refused_by_name():
     with pytest.raises(ValueError, match="no instrumented version of the database engine 'custom.db'"):
-        instrumented_database_engine("custom.db")
+        instrumented_database_engine("custom.db", "full")
     with pytest.raises(ValueError, match="cache backend 'custom.Cache'"):
         instrumented_cache_backend("custom.Cache")
     assert instrumented_cache_backend("django.core.cache.backends.locmem.LocMemCache").startswith("django_prometheus.")
 
 
-def test_database_and_cache_metrics_are_opt_in(manage, production_env):
+def test_database_metrics_are_lean_by_default_and_cache_metrics_opt_in(manage, production_env):
     code = "from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'], s.CACHES['default']"
     code += "['BACKEND'])"
-    plain = manage("shell", "-c", code, env=production_env).stdout.split()
-    assert plain[-2:] == ["django.db.backends.sqlite3", "django.core.cache.backends.locmem.LocMemCache"]
-    production_env.update(METRICS_DATABASE="true", METRICS_CACHE="true")
+    vendor = "postgresql" if production_env.get("DATABASE_URL", "").startswith("postgres") else "sqlite3"
+    default = manage("shell", "-c", code, env=production_env).stdout.split()
+    assert default[-2:] == [f"database_metrics.backends.{vendor}", "django.core.cache.backends.locmem.LocMemCache"]
+    production_env.update(METRICS_DATABASE="full", METRICS_CACHE="true")
     instrumented = manage("shell", "-c", code, env=production_env).stdout.split()
     assert instrumented[-2:] == [
-        "django_prometheus.db.backends.sqlite3",
+        f"django_prometheus.db.backends.{vendor}",
         "django_prometheus.cache.backends.locmem.LocMemCache",
     ]
+    production_env.update(METRICS_DATABASE="off")
+    assert manage("shell", "-c", code, env=production_env).stdout.split()[-2] == f"django.db.backends.{vendor}"
+    production_env.update(METRICS_DATABASE="true")
+    result = manage("check", env=production_env)
+    assert "ImproperlyConfigured: METRICS_DATABASE='true' is not one of off, lean, full" in result.stderr
 
 
 def test_profile_can_be_switched_by_environment(manage, production_env):

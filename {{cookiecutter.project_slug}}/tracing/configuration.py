@@ -91,7 +91,7 @@ def tracing_settings(environ: Mapping[str, str] = os.environ) -> TracingSettings
 def check_limits(environ: Mapping[str, str]) -> None:
     """The queue, batch and timeout variables: the SDK would fail in every worker, or warn and guess, instead."""
     queue = env_int("OTEL_BSP_MAX_QUEUE_SIZE", DEFAULT_QUEUE_SIZE, minimum=1, maximum=1_000_000, environ=environ)
-    batch = env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", min(DEFAULT_BATCH_SIZE, queue), minimum=1, environ=environ)
+    batch = env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", DEFAULT_BATCH_SIZE, minimum=1, environ=environ)
     if batch > queue:
         raise ImproperlyConfigured(
             f"OTEL_BSP_MAX_EXPORT_BATCH_SIZE={batch} is larger than the span queue (OTEL_BSP_MAX_QUEUE_SIZE={queue}):"

@@ -70,3 +70,21 @@ CRDs such an object would fail the whole install.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+How this release runs `manage.py migrate`: "job" (a pre-install/pre-upgrade hook Job, once per
+release, before any new pod starts), "initContainer" (in every pod, before gunicorn) or "none".
+migrations.mode=auto picks the Job whenever the database comes from env.existingSecret (it exists
+before the install, so the hook can read DATABASE_URL), and the init container for the demo
+SQLite database, which lives in each pod's /tmp and so needs migrating in each pod.
+*/}}
+{{- define "__chart__.migrationsMode" -}}
+{{- $mode := .Values.migrations.mode }}
+{{- if eq $mode "auto" }}
+{{- $mode = ternary "job" "initContainer" (ne .Values.env.existingSecret "") }}
+{{- end }}
+{{- if and (eq $mode "job") (not .Values.env.existingSecret) }}
+{{- fail "migrations.mode=job needs env.existingSecret with DATABASE_URL: the Job runs before this chart's own Secret and ConfigMap exist, and without DATABASE_URL each pod has its own SQLite database in /tmp, which only an init container can migrate" }}
+{{- end }}
+{{- $mode }}
+{{- end }}

@@ -37,3 +37,38 @@ whatever Host it named. The kubelet's probes by pod IP need no entry. An Ingress
 {{- join "," $names }}
 {{- end }}
 {{- end }}
+
+{{/*
+The environment from env.config and the values that derive some of it, as a YAML map of
+quoted strings: the ConfigMap's data, and the migrations Job's env (a pre-install hook runs
+before the ConfigMap exists).
+*/}}
+{{- define "__chart__.envConfig" -}}
+{{- range $key, $value := .Values.env.config }}
+{{- if eq $key "DJANGO_ALLOWED_HOSTS" }}
+{{ $key }}: {{ include "__chart__.allowedHosts" $ | quote }}
+{{- else }}
+{{ $key }}: {{ include "__chart__.envValue" $value | quote }}
+{{- end }}
+{{- end }}
+{{- if not (hasKey .Values.env.config "DJANGO_ALLOWED_HOSTS") }}
+DJANGO_ALLOWED_HOSTS: {{ include "__chart__.allowedHosts" . | quote }}
+{{- end }}
+{{- if not (hasKey .Values.env.config "SERVICE_VERSION") }}
+{{- /* The release's version for <package>_build_info: the image tag, else the chart's appVersion. */}}
+SERVICE_VERSION: {{ default .Chart.AppVersion .Values.image.tag | quote }}
+{{- end }}
+{{- with .Values.tracing }}
+{{- if .endpoint }}
+{{- range $key := list "OTEL_EXPORTER_OTLP_ENDPOINT" "OTEL_TRACES_SAMPLER" "OTEL_TRACES_SAMPLER_ARG" }}
+{{- if hasKey $.Values.env.config $key }}
+{{- fail (printf "env.config.%s is set and so is tracing.endpoint, which sets it too: set it through tracing.* only" $key) }}
+{{- end }}
+{{- end }}
+{{- /* Tracing on (tracing/configuration.py): the collector and the sampler; the service names itself. */}}
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ .endpoint | quote }}
+OTEL_TRACES_SAMPLER: {{ .sampler | quote }}
+OTEL_TRACES_SAMPLER_ARG: {{ .ratio | toString | quote }}
+{{- end }}
+{{- end }}
+{{- end }}

@@ -36,3 +36,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- with .Values.podLabels }}{{ toYaml . }}{{ end }}
 {{- end }}
+
+{{/* Labels of the migrations Job and its pod: the release's, without the selector labels, so no Service routes to it. */}}
+{{- define "__chart__.migrationsLabels" -}}
+helm.sh/chart: {{ include "__chart__.chart" . }}
+app.kubernetes.io/name: {{ printf "%s-migrate" (include "__chart__.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: migrations
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}

@@ -6,6 +6,7 @@ from environment.readers import env_bool, env_choice, env_database, env_float
 from error_budget.drill import drill_from_environment
 from request_metrics.buckets import latency_buckets
 from request_metrics.profiles import (
+    DATABASE_METRICS_LEVELS,
     PROFILES,
     instrumented_cache_backend,
     instrumented_database_engine,
@@ -73,9 +74,10 @@ TEMPLATES = [
 # SQLite by default so the service runs with no server; DATABASE_URL switches to PostgreSQL.
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Per-query and per-cache-call metrics, off by default: each costs microseconds on every call.
-if env_bool("METRICS_DATABASE", False):
-    DATABASES["default"]["ENGINE"] = instrumented_database_engine(DATABASES["default"]["ENGINE"])
+# Queries, errors and new connections counted (lean, the default), plus per-query timing (full), or off.
+DATABASE_METRICS = env_choice("METRICS_DATABASE", "lean", choices=DATABASE_METRICS_LEVELS)
+DATABASES["default"]["ENGINE"] = instrumented_database_engine(DATABASES["default"]["ENGINE"], DATABASE_METRICS)
+# Per-cache-call metrics, off by default: each costs microseconds on every call.
 if env_bool("METRICS_CACHE", False):
     CACHES["default"]["BACKEND"] = instrumented_cache_backend(CACHES["default"]["BACKEND"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
