@@ -15,6 +15,8 @@ from tests.support import helm
 from tests.support.background import BakedSuites
 from tests.support.deployment import deploy
 from tests.support.environment import port_config, production_env
+from tests.support.postgres import Postgres
+from tests.support.postgres import skip_reason as postgres_skip_reason
 from tests.support.processes import Gunicorn
 from tests.support.prometheus import PROMETHEUS
 from tests.support.venvs import baked_virtualenv
@@ -123,6 +125,24 @@ def deployed(served_project, baked_venv, tmp_path) -> Iterator:
         process.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Postgres | None]:
+    """One private PostgreSQL cluster for the session, or None where the server is not installed."""
+    if postgres_skip_reason():
+        yield None
+        return
+    cluster = Postgres()
+    yield cluster
+    cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def postgres(postgres_cluster) -> Postgres:
+    if postgres_cluster is None:
+        pytest.skip(postgres_skip_reason())
+    return postgres_cluster
+
+
 MEASUREMENTS = pytest.StashKey[list]()
 # The supported bakes whose own suites this session runs: name -> context (see tests/support/background.py).
 OWN_SUITES = pytest.StashKey[dict]()
@@ -151,8 +171,11 @@ def baked_suites(request) -> Iterator[BakedSuites | None]:
         return
     bake = request.getfixturevalue("bake")
     suites = BakedSuites(request.getfixturevalue("baked_venv"))
+    cluster = request.getfixturevalue("postgres_cluster")
     for name, context in wanted.items():
-        suites.start(name, bake(**context), context)
+        # The default bake's suite runs on PostgreSQL, as its own CI does; the others on SQLite.
+        database = cluster.create_database("own_suite") if cluster is not None and not context else None
+        suites.start(name, bake(**context), context, database)
     yield suites
     suites.close()
 

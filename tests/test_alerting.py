@@ -34,6 +34,7 @@ EXPORTED = {
     "django_http_requests_latency_seconds_by_view_method_count",
     "django_migrations_unapplied_total",
     "django_db_errors_total",
+    "django_db_new_connection_errors_total",
     "up",
 }
 AMC_ON = {"alertmanagerConfig": {"enabled": True}}

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tests.support.paths import REPO
+from tests.support.postgres import skip_reason as postgres_skip_reason
 from tests.support.typecheck import type_check
 
 SUPPORTED = {
@@ -187,6 +188,8 @@ def test_supported_combination_passes_its_own_tests(baked_suites, request, conte
     result = baked_suites.result(request.node.callspec.id)
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"\b\d+ passed\b", result.stdout)
+    if not context and postgres_skip_reason() is None:  # the default bake's suite ran on PostgreSQL
+        assert baked_suites.databases[request.node.callspec.id].startswith("postgres://")
 
 
 @pytest.mark.parametrize(("context", "message"), UNSUPPORTED.values(), ids=UNSUPPORTED.keys())

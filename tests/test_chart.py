@@ -85,6 +85,12 @@ REJECTED_VALUES = {
         "env.config.OTEL_TRACES_SAMPLER is set and so is tracing.endpoint, which sets it too: set it through"
         " tracing.* only",
     ),
+    "migrations-job-without-a-database-secret": (
+        {"migrations": {"mode": "job"}},
+        "migrations.mode=job needs env.existingSecret with DATABASE_URL: the Job runs before this chart's own Secret",
+    ),
+    "typo-in-migrations": ({"migrations": {"initContainer": True}}, "'initContainer' not allowed"),
+    "unknown-migrations-mode": ({"migrations": {"mode": "helm"}}, "at '/migrations/mode': value must be one of"),
     "unknown-scrape-protocol": ({"scrapeProtocols": ["Text"]}, "at '/scrapeProtocols/0': value must be one of"),
 }
 
@@ -93,7 +99,9 @@ REJECTED_VALUES = {
 def test_core_objects_pass_kubernetes_strict_schemas(rendered, context, values):
     _, docs = rendered(context, values)
     core = [doc for doc in docs if doc["apiVersion"] != "monitoring.coreos.com/v1"]
-    assert {doc["kind"] for doc in core} >= {"Deployment", "Service", "ConfigMap", "Secret", "ServiceAccount", "Pod"}
+    expected = {"Deployment", "Service", "ConfigMap", "ServiceAccount", "Pod"}
+    expected |= {"Job"} if values.get("env", {}).get("existingSecret") else {"Secret"}
+    assert {doc["kind"] for doc in core} >= expected
     for doc in core:
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 
@@ -333,3 +341,48 @@ def test_monitors_ask_for_openmetrics_first_which_carries_exemplars(bake):
     assert one(docs, "ServiceMonitor")["spec"]["scrapeProtocols"][0] == "OpenMetricsText1.0.0"
     pods = helm.render(bake() / "chart", {"serviceMonitor": {"enabled": False}, "podMonitor": {"enabled": True}})
     assert one(pods, "PodMonitor")["spec"]["scrapeProtocols"][0] == "OpenMetricsText1.0.0"
+
+
+MIGRATIONS = {
+    "demo-sqlite-init-container": ({}, "initContainer"),
+    "secret-database-job": ({"env": {"existingSecret": "orders-db"}}, "job"),
+    "secret-database-forced-init-container": (
+        {"env": {"existingSecret": "orders-db"}, "migrations": {"mode": "initContainer"}},
+        "initContainer",
+    ),
+    "migrated-elsewhere": ({"env": {"existingSecret": "orders-db"}, "migrations": {"mode": "none"}}, None),
+}
+
+
+@pytest.mark.parametrize(("values", "where"), MIGRATIONS.values(), ids=MIGRATIONS.keys())
+def test_migrations_run_once_per_release_as_a_job_when_the_database_is_shared(bake, values, where):
+    docs = helm.render(bake() / "chart", values)
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    jobs = [doc for doc in docs if doc["kind"] == "Job"]
+    assert ("initContainers" in pod) == (where == "initContainer")
+    assert len(jobs) == (where == "job")
+
+
+def test_the_migrations_job_runs_before_the_release_as_the_pods_would(bake):
+    docs = helm.render(
+        bake() / "chart", {"env": {"existingSecret": "orders-db"}, "migrations": {"job": {"backoffLimit": 0}}}
+    )
+    (job,) = [doc for doc in docs if doc["kind"] == "Job"]
+    annotations = job["metadata"]["annotations"]
+    assert annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
+    assert (job["spec"]["backoffLimit"], job["spec"]["activeDeadlineSeconds"]) == (0, 600)
+    pod, app_pod = job["spec"]["template"]["spec"], one(docs, "Deployment")["spec"]["template"]["spec"]
+    (migrate,), app = pod["containers"], app_pod["containers"][0]
+    assert migrate["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert pod["restartPolicy"] == "Never"
+    assert pod["securityContext"] == app_pod["securityContext"]
+    for key in ("image", "securityContext", "resources", "volumeMounts"):
+        assert migrate[key] == app[key], key
+    # A hook runs before the release's ConfigMap and Secret exist: the same environment, written out.
+    assert {entry["name"]: entry["value"] for entry in migrate["env"]} == env_configmap(docs)["data"]
+    assert migrate["envFrom"] == [{"secretRef": {"name": "orders-db"}}]
+    # No Service routes to it.
+    selector = one(docs, "Service")["spec"]["selector"]
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    assert not selector.items() <= labels.items()

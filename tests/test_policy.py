@@ -25,6 +25,7 @@ CHART_VALUE_SETS = {
     "defaults": {},
     "every-optional-object": EVERY_OPTIONAL_OBJECT,
     "aggregated-with-annotations": AGGREGATED_WITH_ANNOTATIONS,
+    "migrations-job": {"env": {"existingSecret": "orders-db"}},
 }
 
 

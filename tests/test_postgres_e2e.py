@@ -17,22 +17,12 @@ from tests.support.deployment import FAULTS_SETTINGS
 from tests.support.environment import port_config, production_env
 from tests.support.load import burst, get, get_json
 from tests.support.metrics import responses, sample_value, scrape
-from tests.support.postgres import Postgres, skip_reason
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
 # The chart's readiness probe period (deployment.yaml): an outage must show within one.
 READINESS_PERIOD_SECONDS = 5
-
-
-@pytest.fixture(scope="session")
-def postgres():
-    if skip_reason():
-        pytest.skip(skip_reason())
-    cluster = Postgres()
-    yield cluster
-    cluster.remove()
 
 
 @pytest.fixture
@@ -67,7 +57,7 @@ def test_migrates_and_serves_under_load_with_one_connection_per_worker(on_postgr
     executed = summed(service, "django_db_execute_total", vendor="postgresql")
     opened = summed(service, "django_db_new_connections_total", vendor="postgresql")
     connections = postgres.client_connections(database)
-    report(f"600 requests on PostgreSQL: {executed:.0f} statements, {opened:.0f} connections opened, {connections} held")
+    report(f"600 requests: {executed:.0f} statements, {opened:.0f} connections opened, {connections} held")
     assert served == 600
     assert executed >= 600
     # Persistent connections: each worker opened one and keeps it.

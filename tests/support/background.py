@@ -8,6 +8,7 @@ end of the session and only collect each result.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -27,16 +28,21 @@ class BakedSuites:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baked-suite")
         self.runs: dict[str, Future] = {}
         self.shapes_run: set = set()
+        self.databases: dict[str, str | None] = {}
 
-    def start(self, name: str, project: Path, context: dict) -> None:
+    def start(self, name: str, project: Path, context: dict, database_url: str | None = None) -> None:
+        """Run ``project``'s suite; with ``database_url``, on that database (as the baked CI runs it)."""
         # promtool's multi-day scenarios are the slowest part of a baked suite (10-30 s): each SLO
         # shape runs them once here; the service's own CI runs them every time.
         shape = promtool_shape(context)
         skip_promtool = ["-k", "not test_promtool_unit_tests"] if shape in self.shapes_run else []
         self.shapes_run.add(shape)
         command = ["nice", "-n", "10", str(self.venv / "bin/python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        env = {**os.environ, "DATABASE_URL": database_url} if database_url else None
+        self.databases[name] = database_url
+        argv = [*command, *skip_promtool]
         self.runs[name] = self.pool.submit(
-            subprocess.run, [*command, *skip_promtool], cwd=project, capture_output=True, text=True, timeout=600
+            subprocess.run, argv, cwd=project, env=env, capture_output=True, text=True, timeout=600
         )
 
     def result(self, name: str) -> subprocess.CompletedProcess:

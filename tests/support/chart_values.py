@@ -48,6 +48,8 @@ OVERRIDES = {
     "aggregated-sixteen-workers": {"env": {"config": {"METRICS_MODE": "aggregated", "WEB_CONCURRENCY": 16}}},
     # One port in use, so a start port a per-worker range would run past 65535 with is fine.
     "aggregated-at-65535": {"env": {"config": {"METRICS_MODE": "aggregated", "METRICS_START_PORT": 65535}}},
+    # The database in a Secret of the user's: migrations run as a pre-install/pre-upgrade Job.
+    "existing-secret-migrations-job": {"env": {"existingSecret": "orders-db"}},
 }
 
 

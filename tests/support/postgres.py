@@ -54,9 +54,7 @@ class Postgres:
         self.owner = pwd.getpwnam(SUPERUSER) if os.geteuid() == 0 else None
         if self.owner is not None:
             os.chown(self.root, self.owner.pw_uid, self.owner.pw_gid)
-        self._as_owner(
-            self.bin / "initdb", "-D", self.data, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync"
-        )
+        self._as_owner(self.bin / "initdb", "-D", self.data, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync")
         self.start()
 
     def _as_owner(self, *argv: object, check: bool = True) -> subprocess.CompletedProcess:
