@@ -50,6 +50,8 @@ from tests.support.venvs import baked_virtualenv
 from tests.support.waiting import wait_until
 
 HERE = Path(__file__).resolve().parent
+# What a query costs with each database metrics level (METRICS_DATABASE), on SQLite.
+QUERY_LEVELS = ("off", "lean", "full")
 INPROCESS = ("bare", "lean-memory", "lean", "lean-traced", "lean-unsampled", "full", "multiprocess")
 SERVED = ("bare", "lean", "lean-aggregated", "lean-traced", "lean-unsampled", "full", "multiprocess")
 RECYCLED = ("lean-aggregated", "multiprocess")
@@ -86,11 +88,11 @@ FULL_RUN = Settings(
     instruction_requests=(200, 700),
 )
 QUICK_RUN = Settings(
-    requests=1_000,
+    requests=300,
     rounds=1,
     load_seconds=1,
     scrapes=10,
-    recycles=20,
+    recycles=10,
     boot_workers=(4,),
     boot_repeats=1,
     instruction_requests=None,
@@ -192,6 +194,58 @@ def measure_inprocess(venv: Path, variants: dict[str, Variant], workdir: Path, r
         }
         for name in INPROCESS
     }
+
+
+def query_variant(variants: dict[str, Variant], level: str) -> Variant:
+    """bare's settings (no request metrics), one query per round trip, with ``level`` database metrics."""
+    bare = variants["bare"]
+    return Variant(
+        f"query-{level}",
+        bare.project,
+        bare.settings_module,
+        {"BENCH_QUERIES": "1", "METRICS_DATABASE": level},
+        durable=False,
+    )
+
+
+def measure_queries(venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings) -> dict:
+    """CPU per query for each database metrics level (least-disturbed of interleaved rounds), and
+    instructions per query under callgrind where it runs."""
+    samples: dict[str, list[float]] = {level: [] for level in QUERY_LEVELS}
+    for round_number, order in enumerate(rotations(QUERY_LEVELS, run.rounds)):
+        for level in order:
+            variant = query_variant(variants, level)
+            env, _, _ = environment(venv, variant, workdir / f"queries-{level}-{round_number}", 2)
+            result = subprocess.run(
+                [venv / "bin/python", HERE / "inprocess.py", str(run.requests), "1"],
+                cwd=variant.project,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"in-process queries with METRICS_DATABASE={level} failed:\n{result.stderr}")
+            samples[level] += json.loads(result.stdout.splitlines()[-1])["cpu_us_per_request"]
+    least = {level: min(values) for level, values in samples.items()}
+    results = {
+        level: {"cpu_us_per_query": round(least[level], 2), "overhead_us": round(least[level] - least["off"], 2)}
+        for level in QUERY_LEVELS
+    }
+    if run.instruction_requests is not None and shutil.which("valgrind") is not None:
+        few, many = run.instruction_requests
+        made = {count: min(count, 2000) + count for count in (few, many)}
+        per_query = {}
+        for level in QUERY_LEVELS:
+            variant = query_variant(variants, level)
+            counts = {
+                count: callgrind_instructions(venv, variant, workdir / f"callgrind-query-{level}-{count}", count)
+                for count in (few, many)
+            }
+            per_query[level] = (counts[many] - counts[few]) / (made[many] - made[few])
+        for level in QUERY_LEVELS:
+            results[level]["instructions_per_query"] = round(per_query[level])
+            results[level]["overhead_instructions"] = round(per_query[level] - per_query["off"])
+    return results
 
 
 def callgrind_instructions(venv: Path, variant: Variant, workdir: Path, requests: int) -> int:
@@ -422,6 +476,13 @@ def table(report: dict) -> str:
                 f"  {name:<14}{counted['instructions_per_request']:>10,}  overhead {extra:>8,}"
                 f"  (about {extra * us_per_instruction:.1f} us at bare's {us_per_instruction * 1000:.3f} ns each)"
             )
+    lines += ["", "What the database metrics add to a query (SQLite, SELECT 1; METRICS_DATABASE):"]
+    for level, cost in report["queries"].items():
+        counted = cost.get("instructions_per_query")
+        extra = f"; {counted:,} instructions, {cost['overhead_instructions']:,} over off" if counted else ""
+        lines.append(
+            f"  {level:<6}{cost['cpu_us_per_query']:>8.2f} us/query, {cost['overhead_us']:>6.2f} over off{extra}"
+        )
     lines.append("")
     for name, result in recycled.items():
         lines.append(
@@ -453,16 +514,19 @@ def lean_overhead_us(inprocess: dict, instructions: dict | None) -> float:
     return round(instructions["lean"]["overhead_instructions"] * us_per_instruction, 1)
 
 
-def report_instructions(instructions: dict | None, stamp: str, output: Path) -> int:
+def report_instructions(instructions: dict | None, queries: dict | None, stamp: str, output: Path) -> int:
     if instructions is None:
         print("benchmarks/run: --instructions-only needs valgrind (Debian package 'valgrind')", file=sys.stderr)
         return 1
     output.parent.mkdir(parents=True, exist_ok=True)
-    report = {"when": stamp, "machine": machine(), "instructions": instructions}
+    report = {"when": stamp, "machine": machine(), "instructions": instructions, "queries": queries}
     output.write_text(json.dumps(report, indent=2) + "\n")
     print("| setup | instructions per request | over bare |\n|---|---|---|")
     for name, figures in instructions.items():
         print(f"| {name} | {figures['instructions_per_request']:,} | {figures['overhead_instructions']:,} |")
+    print("\n| METRICS_DATABASE | instructions per query | over off |\n|---|---|---|")
+    for level, figures in (queries or {}).items():
+        print(f"| {level} | {figures['instructions_per_query']:,} | {figures['overhead_instructions']:,} |")
     print(f"\nJSON: {output}")
     return 0
 
@@ -476,6 +540,11 @@ def main() -> int:
         action="store_true",
         help="only instructions per request under callgrind (about 10 minutes; other load cannot disturb it)",
     )
+    parser.add_argument(
+        "--connections",
+        action="store_true",
+        help="only how a worker should hold its PostgreSQL connection, under recycling (about 3 minutes)",
+    )
     args = parser.parse_args()
     run = QUICK_RUN if args.quick else FULL_RUN
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -483,16 +552,31 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-") as temp:
         workdir = Path(temp)
+        if args.connections:
+            from benchmarks import connections
+
+            results = connections.main(workdir, seconds=3 if args.quick else 20)
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(
+                json.dumps({"when": stamp, "machine": machine(), "connections": results}, indent=2) + "\n"
+            )
+            print(connections.table(results))
+            print(f"\nJSON: {output}")
+            return 0
         collector = OtlpReceiver(keep=False)  # answers like a collector; decoding would take CPU from the service
         variants = bake_variants(workdir / "bakes", collector.endpoint)
         venv = baked_virtualenv(variants["lean"].project)
         prepare(venv, variants, workdir)
         if args.instructions_only:
-            return report_instructions(measure_instructions(venv, variants, workdir, FULL_RUN), stamp, output)
+            instructions = measure_instructions(venv, variants, workdir, FULL_RUN)
+            queries = measure_queries(venv, variants, workdir, FULL_RUN) if instructions else None
+            return report_instructions(instructions, queries, stamp, output)
         print("measuring in-process CPU per request ...", file=sys.stderr)
         inprocess = measure_inprocess(venv, variants, workdir, run)
         print("counting instructions per request under callgrind ...", file=sys.stderr)
         instructions = measure_instructions(venv, variants, workdir, run)
+        print("measuring what the database metrics add to a query ...", file=sys.stderr)
+        queries = measure_queries(venv, variants, workdir, run)
         print("measuring throughput under gunicorn with wrk ...", file=sys.stderr)
         throughput = measure_throughput(venv, variants, workdir, run)
         print("measuring scrape latency ...", file=sys.stderr)
@@ -509,6 +593,7 @@ def main() -> int:
         "machine": machine(),
         "inprocess": inprocess,
         "instructions": instructions,
+        "queries": queries,
         "throughput": throughput,
         "scrapes": scrapes,
         "recycled": recycled,

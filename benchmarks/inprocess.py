@@ -6,7 +6,9 @@ DJANGO_SETTINGS_MODULE and the environment. With BENCH_SLOT_DIRECTORY set,
 the process first claims a durable metrics slot there, exactly as gunicorn's
 post_fork hook does for a worker, so metric values live in the slot's files; and
 where the OTEL_* environment asks for tracing, it starts tracing as that hook does.
-Prints one JSON line: the CPU microseconds per request of each round.
+Prints one JSON line: the CPU microseconds per request of each round. With BENCH_QUERIES
+set, each "request" is one `SELECT 1` through Django's default database connection instead:
+what the database engine (METRICS_DATABASE) adds to a query.
 """
 
 import importlib
@@ -67,13 +69,23 @@ def main(requests: int, rounds: int) -> None:
         b"".join(response)
         response.close()
 
+    from django.db import connection
+
+    cursor = connection.cursor() if os.environ.get("BENCH_QUERIES") else None
+
+    def one_query() -> None:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+    one = one_query if cursor is not None else one_request
+
     for _ in range(min(requests, 2000)):  # warm caches, URL resolver, label children
-        one_request()
+        one()
     per_request = []
     for _ in range(rounds):
         started = time.process_time()
         for _ in range(requests):
-            one_request()
+            one()
         per_request.append((time.process_time() - started) / requests * 1e6)
     print(json.dumps({"cpu_us_per_request": per_request}))
 

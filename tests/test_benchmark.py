@@ -25,6 +25,7 @@ def test_quick_benchmark_prints_the_table_and_writes_every_figure(tmp_path):
     for row in rows:
         assert any(line.split()[0] == row for line in table.splitlines() if line.strip()), table
     assert "Boot to all metrics ports" in table and "Targets:" in table
+    assert "What the database metrics add to a query" in table
     assert "worker recycles, lean-aggregated: scrape p50/p99" in table
     assert "worker recycles, multiprocess: scrape p50/p99" in table
 
@@ -36,6 +37,8 @@ def test_quick_benchmark_prints_the_table_and_writes_every_figure(tmp_path):
         assert report["throughput"][setup]["requests_per_second"] > 0
         assert report["scrapes"][setup]["idle"]["p99_ms"] >= report["scrapes"][setup]["idle"]["p50_ms"] > 0
     assert report["inprocess"]["bare"]["overhead_us"] == 0
+    assert set(report["queries"]) == {"off", "lean", "full"}
+    assert all(cost["cpu_us_per_query"] > 0 for cost in report["queries"].values())
     recycled = report["recycled"]
     assert recycled["lean-aggregated"]["all_answered"] and recycled["multiprocess"]["all_answered"]
     # Bounded files: one set per slot (2 workers, counter and histogram) against one set per pid.
@@ -56,4 +59,8 @@ def test_the_files_the_benchmark_adds_to_a_bake_type_check_strictly(bake, baked_
     command = [baked_venv / "bin/mypy", "--cache-dir", tmp_path / "mypy-cache", *files]
     result = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert sorted(files) == ["bench_peer.conf.py", "config/settings/bench_bare.py"]
+    assert sorted(files) == [
+        "bench_peer.conf.py",
+        "config/settings/bench_bare.py",
+        "config/settings/bench_connections.py",
+    ]

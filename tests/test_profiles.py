@@ -22,9 +22,9 @@ import importlib, json, os
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
 import django
 from django.conf import settings
-# The instrumented engine (METRICS_DATABASE), whose errors DjangoDatabaseErrors reads; the test
-# settings' own SQLite database, read before any connection opens.
-settings.DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.sqlite3"
+# The test settings' SQLite database, with the default (lean) database metrics, whose failed
+# queries and connections DjangoDatabaseErrors reads.
+assert settings.DATABASES["default"]["ENGINE"] == "database_metrics.backends.sqlite3"
 django.setup()
 from django.test import Client, override_settings
 from django.test.utils import setup_test_environment
@@ -49,11 +49,18 @@ try:
         cursor.execute("SELECT * FROM no_such_table")
 except DatabaseError:
     pass
+from django.db import connections
+unreachable = connections.create_connection("default")
+unreachable.settings_dict = {**unreachable.settings_dict, "NAME": "/no-such-directory/db.sqlite3"}
+try:
+    unreachable.ensure_connection()
+except DatabaseError:
+    pass
 from prometheus_client import REGISTRY
 print(json.dumps([
     [s.name, sorted(s.labels.items()), s.value]
     for m in REGISTRY.collect() for s in m.samples
-    if s.name.startswith(("django_http", "django_db_errors", "django_migrations_unapplied"))
+    if s.name.startswith(("django_http", "django_db_", "django_migrations_unapplied"))
 ]))
 """
 # What the request panels of the community Django dashboards (grafana.com 17613 / 17616 / 17617,
@@ -104,7 +111,9 @@ def test_profile_exports_every_series_the_rules_and_dashboard_select(bake, baked
         "django_http_requests_latency_seconds_by_view_method_bucket",
         "django_http_requests_latency_seconds_by_view_method_count",
         "django_migrations_unapplied_total",  # DjangoMigrationsUnapplied; set by /readyz
-        "django_db_errors_total",  # DjangoDatabaseErrors; the instrumented engine (METRICS_DATABASE)
+        # DjangoDatabaseErrors; the lean database engine (METRICS_DATABASE), on by default.
+        "django_db_errors_total",
+        "django_db_new_connection_errors_total",
     }
     for name, labels in needed.items():
         assert name in exported, f"{profile} does not export {name}"

@@ -80,7 +80,7 @@ def test_a_slow_requests_trace_is_an_exemplar_a_span_and_a_log_line_and_survives
     started = time.time()
     d = deployed(
         2,
-        values={"tracing": {"endpoint": receiver.endpoint, "sampler": "parentbased_traceidratio", "ratio": 0}},
+        chart_values={"tracing": {"endpoint": receiver.endpoint, "sampler": "parentbased_traceidratio", "ratio": 0}},
         features=("exemplar-storage",),
         DJANGO_SETTINGS_MODULE=FAULTS_SETTINGS,
         # Nothing is exported on a timer during the test: a span arrives only when its worker exits.

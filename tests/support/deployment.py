@@ -87,7 +87,7 @@ def deploy(
     alertmanager_port: int | None = None,
     namespace: str = NAMESPACE,
     pod_env: list[dict[str, str]] | None = None,
-    values: dict | None = None,
+    chart_values: dict | None = None,
     features: tuple[str, ...] = (),
     **extra_env: str,
 ) -> Deployed:
@@ -100,7 +100,7 @@ def deploy(
     series and alert: deployments in different namespaces can share one Alertmanager.
     ``pod_env``: one entry per pod of the release (default one pod), each a gunicorn master on
     its own ports with that extra environment (a SERVICE_VERSION, say), all scraped as one job.
-    ``values``: more top-level chart values (``tracing``, say); ``features``: Prometheus'
+    ``chart_values``: more top-level chart values (``tracing``, say); ``features``: Prometheus'
     --enable-feature flags (``exemplar-storage``).
     """
     pods: list[Gunicorn] = []
@@ -112,7 +112,7 @@ def deploy(
             "env": {"config": {**chart_config, **(config or {})}},
             "serviceMonitor": {"interval": "1s", "scrapeTimeout": "1s"},
             "prometheusRule": {"interval": "1s", "periodInterval": "1s", **(alerts or {})},
-            **(values or {}),
+            **(chart_values or {}),
         }
         docs = helm.render(project / "chart", values, release="e2e", namespace=namespace)
         environment = dict(env_configmap(docs)["data"])

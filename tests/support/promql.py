@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import promql_parser
+
+# {__name__=~"a_total|b_total"}: a selector of several metrics by name, spelled out.
+_NAME_ALTERNATIVES = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*(\|[a-zA-Z_:][a-zA-Z0-9_:]*)*")
 
 _CHILDREN = ("expr", "lhs", "rhs", "vector_selector", "param")
 
@@ -13,7 +18,13 @@ def selectors(expression: str) -> list[tuple[str, set[str]]]:
 
     def walk(node) -> None:
         if isinstance(node, promql_parser.VectorSelector):
-            found.append((node.name, {matcher.name for matcher in node.matchers.matchers}))
+            matchers = node.matchers.matchers
+            labels = {matcher.name for matcher in matchers if matcher.name != "__name__"}
+            names = [node.name] if node.name else [m.value for m in matchers if m.name == "__name__"]
+            for name in names:
+                if not _NAME_ALTERNATIVES.fullmatch(name):
+                    raise ValueError(f"{expression!r}: selects metrics by the pattern {name!r}, not by names")
+                found.extend((alternative, labels) for alternative in name.split("|"))
             return
         for child in [getattr(node, attr, None) for attr in _CHILDREN] + list(getattr(node, "args", None) or []):
             if child is not None and type(child).__module__.startswith("promql_parser"):

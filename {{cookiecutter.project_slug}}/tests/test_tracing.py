@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator, Sequence
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
@@ -220,6 +221,9 @@ def test_a_workers_port_serves_the_latest_exemplar_per_series_in_openmetrics_onl
     assert "# {" not in generate_latest(registry).decode()  # the text format has no exemplars
 
 
+lean_only = pytest.mark.skipif(settings.METRICS_PROFILE != "lean", reason="the lean profile's own middleware")
+
+
 def lean_middleware(status: int = 200) -> LeanMetricsMiddleware:
     def view(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=status)
@@ -227,6 +231,7 @@ def lean_middleware(status: int = 200) -> LeanMetricsMiddleware:
     return LeanMetricsMiddleware(view)
 
 
+@lean_only
 def test_without_tracing_the_lean_middleware_records_no_exemplar(monkeypatch, span):
     monkeypatch.setattr(provider, "ACTIVE", None)
     middleware = lean_middleware()
@@ -235,6 +240,7 @@ def test_without_tracing_the_lean_middleware_records_no_exemplar(monkeypatch, sp
     assert all(child._value.get_exemplar() is None for child in middleware._responses.values())
 
 
+@lean_only
 def test_a_traced_workers_lean_middleware_records_the_requests_trace(monkeypatch, span):
     monkeypatch.setattr(provider, "ACTIVE", object())
     middleware = lean_middleware(status=503)
@@ -248,6 +254,7 @@ def test_a_traced_workers_lean_middleware_records_the_requests_trace(monkeypatch
     assert len(with_exemplar) == 1 and with_exemplar[0].get_exemplar().labels["trace_id"] == trace_id
 
 
+@lean_only
 def test_an_unsampled_request_leaves_no_exemplar(monkeypatch):
     monkeypatch.setattr(provider, "ACTIVE", object())
     middleware = lean_middleware()
