@@ -94,6 +94,7 @@ def measure(mode: str, project: Path, venv: Path, postgres: Postgres, workdir: P
         stop.set()
         sampler.join()
         at_rest = postgres.client_connections(database)
+        service.wait_ready()  # a worker recycled by the last requests serves its port again
         texts = [scrape(port) for port in service.metrics_ports]
     finally:
         stop.set()
