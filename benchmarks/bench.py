@@ -165,24 +165,28 @@ def rotations(names: tuple[str, ...], rounds: int) -> list[tuple[str, ...]]:
     return [names[i % len(names) :] + names[: i % len(names)] for i in range(rounds)]
 
 
+def inprocess_cpu(venv: Path, variant: Variant, workdir: Path, run: Settings) -> list[float]:
+    """CPU microseconds per request (or per query) of one in-process run of ``variant``."""
+    env, _, _ = environment(venv, variant, workdir, 2)
+    if variant.durable:
+        env["BENCH_SLOT_DIRECTORY"] = str(workdir / "slots")
+    result = subprocess.run(
+        [venv / "bin/python", HERE / "inprocess.py", str(run.requests), "1"],
+        cwd=variant.project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"in-process run of {variant.name} failed:\n{result.stderr}")
+    return json.loads(result.stdout.splitlines()[-1])["cpu_us_per_request"]
+
+
 def measure_inprocess(venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings) -> dict:
     samples: dict[str, list[float]] = {name: [] for name in INPROCESS}
     for round_number, order in enumerate(rotations(INPROCESS, run.rounds)):
         for name in order:
-            variant = variants[name]
-            env, _, _ = environment(venv, variant, workdir / f"inprocess-{name}-{round_number}", 2)
-            if variant.durable:
-                env["BENCH_SLOT_DIRECTORY"] = str(workdir / f"inprocess-{name}-{round_number}" / "slots")
-            result = subprocess.run(
-                [venv / "bin/python", HERE / "inprocess.py", str(run.requests), "1"],
-                cwd=variant.project,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            if result.returncode != 0:
-                raise RuntimeError(f"in-process run of {name} failed:\n{result.stderr}")
-            samples[name] += json.loads(result.stdout.splitlines()[-1])["cpu_us_per_request"]
+            samples[name] += inprocess_cpu(venv, variants[name], workdir / f"inprocess-{name}-{round_number}", run)
     # The least-disturbed round of each: on a shared machine other tenants only ever add CPU time
     # (cache and frequency interference), so the minimum is the steadiest estimate of the cost.
     least = {name: min(values) for name, values in samples.items()}
@@ -215,17 +219,7 @@ def measure_queries(venv: Path, variants: dict[str, Variant], workdir: Path, run
     for round_number, order in enumerate(rotations(QUERY_LEVELS, run.rounds)):
         for level in order:
             variant = query_variant(variants, level)
-            env, _, _ = environment(venv, variant, workdir / f"queries-{level}-{round_number}", 2)
-            result = subprocess.run(
-                [venv / "bin/python", HERE / "inprocess.py", str(run.requests), "1"],
-                cwd=variant.project,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            if result.returncode != 0:
-                raise RuntimeError(f"in-process queries with METRICS_DATABASE={level} failed:\n{result.stderr}")
-            samples[level] += json.loads(result.stdout.splitlines()[-1])["cpu_us_per_request"]
+            samples[level] += inprocess_cpu(venv, variant, workdir / f"queries-{level}-{round_number}", run)
     least = {level: min(values) for level, values in samples.items()}
     results = {
         level: {"cpu_us_per_query": round(least[level], 2), "overhead_us": round(least[level] - least["off"], 2)}
