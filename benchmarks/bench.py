@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -130,7 +131,7 @@ def bake_variants(workdir: Path, collector: str) -> dict[str, Variant]:
     peer_env = {"METRICS_URL_EXPORTER": "true"}
     traced = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector}
     return {
-        "bare": Variant("bare", lean, "config.settings.bench_bare", durable=False),
+        "bare": Variant("bare", lean, "config.settings.bench_bare", {"BENCH_BUILD_METRICS_MIDDLEWARE": "1"}),
         "lean-memory": Variant("lean-memory", lean, production, durable=False),
         "lean": Variant("lean", lean, production),
         "lean-aggregated": Variant("lean-aggregated", lean, production, {"METRICS_MODE": "aggregated"}),
@@ -158,6 +159,9 @@ def prepare(venv: Path, variants: dict[str, Variant], workdir: Path) -> None:
         env, _, _ = environment(venv, variants["lean"], workdir, 1)
         for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
             subprocess.run([venv / "bin/python", "manage.py", *command], cwd=project, env=env, check=True)
+        # Bytecode for every module now: otherwise the first measured run compiles what migrate did
+        # not import (the middlewares) and the second does not, which skews a difference of two runs.
+        subprocess.run([venv / "bin/python", "-m", "compileall", "-q", str(project)], check=True)
 
 
 def rotations(names: tuple[str, ...], rounds: int) -> list[tuple[str, ...]]:
@@ -242,14 +246,16 @@ def measure_queries(venv: Path, variants: dict[str, Variant], workdir: Path, run
     return results
 
 
-def callgrind_instructions(venv: Path, variant: Variant, workdir: Path, requests: int) -> int:
-    """Instructions valgrind's callgrind counts for a whole in-process run of ``requests`` requests."""
+def callgrind_instructions(venv: Path, variant: Variant, workdir: Path, requests: int, layout: int = 0) -> int:
+    """Instructions valgrind's callgrind counts for a whole in-process run of ``requests`` requests,
+    in process layout ``layout`` (inprocess.shift_layout)."""
     env, _, _ = environment(venv, variant, workdir, 2)
     if variant.durable:
         env["BENCH_SLOT_DIRECTORY"] = str(workdir / "slots")
     # A fixed hash seed: with Python's per-process random one, dict and set probing differs from
     # run to run, and the same code was counted 33,585 and 43,320 instructions over bare.
     env["PYTHONHASHSEED"] = "0"
+    env["BENCH_LAYOUT"] = str(layout)
     result = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
         + [str(venv / "bin/python"), str(HERE / "inprocess.py"), str(requests), "1"],
@@ -264,29 +270,49 @@ def callgrind_instructions(venv: Path, variant: Variant, workdir: Path, requests
     return int(found.group(1))
 
 
+# CPython's attribute cache makes any one process layout's count lucky or unlucky by several
+# thousand instructions a request (inprocess.shift_layout): each figure is the median over these.
+LAYOUTS = range(4)
+
+
 def measure_instructions(venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings) -> dict | None:
     """Instructions per request, which other tenants of a shared machine cannot disturb: two
     runs under callgrind that differ only in how many requests they make, difference divided
-    by the difference in requests (start-up cancels out). None without valgrind."""
+    by the difference in requests (start-up cancels out); for each process layout, and the
+    median over layouts (two runs at a time: callgrind uses one core). None without valgrind."""
     if run.instruction_requests is None or shutil.which("valgrind") is None:
         return None
     few, many = run.instruction_requests
     # inprocess.py warms up with min(requests, 2000) requests, then times ``requests``.
     requests_made = {count: min(count, 2000) + count for count in (few, many)}
-    per_request = {}
-    for name in INPROCESS:
-        counts = {
-            count: callgrind_instructions(venv, variants[name], workdir / f"callgrind-{name}-{count}", count)
-            for count in (few, many)
-        }
-        per_request[name] = (counts[many] - counts[few]) / (requests_made[many] - requests_made[few])
-    return {
-        name: {
-            "instructions_per_request": round(per_request[name]),
-            "overhead_instructions": round(per_request[name] - per_request["bare"]),
-        }
+    runs = [(name, layout, count) for name in INPROCESS for layout in LAYOUTS for count in (few, many)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counted = dict(
+            zip(
+                runs,
+                pool.map(
+                    lambda key: callgrind_instructions(
+                        venv, variants[key[0]], workdir / f"callgrind-{key[0]}-{key[1]}-{key[2]}", key[2], layout=key[1]
+                    ),
+                    runs,
+                ),
+            )
+        )
+    per_request = {
+        (name, layout): (counted[name, layout, many] - counted[name, layout, few])
+        / (requests_made[many] - requests_made[few])
         for name in INPROCESS
+        for layout in LAYOUTS
     }
+    results = {}
+    for name in INPROCESS:
+        over = [per_request[name, layout] - per_request["bare", layout] for layout in LAYOUTS]
+        results[name] = {
+            "instructions_per_request": round(statistics.median(per_request[name, layout] for layout in LAYOUTS)),
+            "overhead_instructions": round(statistics.median(over)),
+            "overhead_by_layout": [round(value) for value in over],
+        }
+    return results
 
 
 def start_gunicorn(venv: Path, variant: Variant, workdir: Path, workers: int, **extra_env: str) -> Gunicorn:
@@ -515,9 +541,10 @@ def report_instructions(instructions: dict | None, queries: dict | None, stamp: 
     output.parent.mkdir(parents=True, exist_ok=True)
     report = {"when": stamp, "machine": machine(), "instructions": instructions, "queries": queries}
     output.write_text(json.dumps(report, indent=2) + "\n")
-    print("| setup | instructions per request | over bare |\n|---|---|---|")
+    print("| setup | instructions per request | over bare (median) | over bare, layouts 0-3 |\n|---|---|---|---|")
     for name, figures in instructions.items():
-        print(f"| {name} | {figures['instructions_per_request']:,} | {figures['overhead_instructions']:,} |")
+        spread = " / ".join(f"{value:,}" for value in figures["overhead_by_layout"])
+        print(f"| {name} | {figures['instructions_per_request']:,} | {figures['overhead_instructions']:,} | {spread} |")
     print("\n| METRICS_DATABASE | instructions per query | over off |\n|---|---|---|")
     for level, figures in (queries or {}).items():
         print(f"| {level} | {figures['instructions_per_query']:,} | {figures['overhead_instructions']:,} |")
@@ -539,6 +566,11 @@ def main() -> int:
         action="store_true",
         help="only how a worker should hold its PostgreSQL connection, under recycling (about 3 minutes)",
     )
+    parser.add_argument(
+        "--fleet",
+        action="store_true",
+        help="only what a fleet's targets and rules cost a real Prometheus, per mode (about 30 minutes; docs/scale.md)",
+    )
     args = parser.parse_args()
     run = QUICK_RUN if args.quick else FULL_RUN
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -546,6 +578,18 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-") as temp:
         workdir = Path(temp)
+        if args.fleet:
+            from benchmarks import fleet
+
+            report = {"when": stamp, "machine": machine(), **fleet.run(workdir, args.quick)}
+            fleet.write(report, output)
+            print(fleet.table(report))
+            print()
+            print(fleet.plot(report))
+            print()
+            print(fleet.period_table(report))
+            print(f"\nJSON: {output}")
+            return 0
         if args.connections:
             from benchmarks import connections
 

@@ -35,7 +35,36 @@ def trace_like_a_worker() -> None:
         provider.start_tracing(settings, configuration.SERVICE_NAME, "bench", 1)
 
 
+def shift_layout(layout: int) -> None:
+    """Give every type the process creates from here on other version tags, and its objects other addresses.
+
+    CPython caches attribute lookups on types in one 4,096-entry table indexed by the
+    type's version tag and the attribute name's address. Which lookups collide there
+    depends on both, so any unrelated change in what the process imports moves a
+    request's count by several thousand instructions, either way. Each layout number
+    takes a different run of tags and allocations before Django loads; the benchmark
+    reports the median over several layouts, not one layout's luck.
+    """
+    for number in range(layout * 61):
+        getattr(type(f"LayoutShift{number}", (), {}), "anything", None)  # one version tag each
+
+
+def build_metrics_middleware_unused() -> None:
+    """Import and build the metrics middlewares, as the service does, without installing them.
+
+    For the bare baseline: its process then holds the same modules, types and metric
+    objects as the measured one, so what differs per request is the middleware's own work,
+    not which of CPython's attribute-cache entries happen to collide (see shift_layout).
+    """
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    for path in (*settings.METRICS_FIRST_MIDDLEWARE, *settings.METRICS_LAST_MIDDLEWARE):
+        import_string(path)(lambda request: None)
+
+
 def main(requests: int, rounds: int) -> None:
+    shift_layout(int(os.environ.get("BENCH_LAYOUT", "0")))
     sys.path.insert(0, os.getcwd())
     if os.environ.get("BENCH_SLOT_DIRECTORY"):
         hold_a_slot_like_a_worker(Path(os.environ["BENCH_SLOT_DIRECTORY"]))
@@ -45,6 +74,8 @@ def main(requests: int, rounds: int) -> None:
     django.setup()
     from django.core.handlers.wsgi import WSGIHandler
 
+    if os.environ.get("BENCH_BUILD_METRICS_MIDDLEWARE"):
+        build_metrics_middleware_unused()
     handler = WSGIHandler()
     environ = {
         "REQUEST_METHOD": "GET",

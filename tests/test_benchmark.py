@@ -8,7 +8,9 @@ import subprocess
 
 import pytest
 
+from benchmarks import fleet
 from tests.support.paths import REPO
+from tests.support.prometheus import PROMETHEUS
 
 pytestmark = pytest.mark.e2e
 
@@ -64,3 +66,26 @@ def test_the_files_the_benchmark_adds_to_a_bake_type_check_strictly(bake, baked_
         "config/settings/bench_bare.py",
         "config/settings/bench_connections.py",
     ]
+
+
+@pytest.mark.skipif(
+    PROMETHEUS is None, reason="prometheus not installed (Debian package 'prometheus'; .ci/run installs it)"
+)
+def test_fleet_benchmark_scrapes_every_target_and_times_every_rule_group(bake, tmp_path):
+    """A tiny fleet through the fleet benchmark's whole path (docs/scale.md has the real figures)."""
+    project = tmp_path / "bake" / bake().name  # a copy: capturing migrates and collects static files into it
+    shutil.copytree(bake(), project, ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache"))
+    report = fleet.run(tmp_path / "fleet", quick=True, projects={"lean": project})
+    modes = {result["mode"]: result for result in report["fleets"]}
+    assert set(modes) == {"per_worker", "aggregated"}
+    for result in modes.values():
+        assert result["targets_up"] == result["targets"]
+        assert result["active_series"] >= result["targets"] * result["series_per_target"]
+        assert result["samples_per_second"] > 0 and result["rss_mib"] > 0
+        assert {group.rsplit("-", 1)[-1] for group in result["rule_group_ms"]} >= {"slo", "budget", "django"}
+    assert modes["per_worker"]["targets"] == 2 * modes["aggregated"]["targets"]
+    candidates = report["period"]["candidates"]
+    raw = next(value for name, value in candidates.items() if name.startswith("raw"))
+    assert raw["error_vs_exact"] == pytest.approx(0, abs=1e-3), "the chart's own period SLI is exact"
+    assert all(value["samples_read"] > 0 for value in candidates.values())
+    assert "| lean per_worker 2x2 |" in fleet.period_table(report)

@@ -43,6 +43,12 @@ with override_settings(FAULT_INJECTION_VIEWS=True):
     assert client.get("/no-such-page/").status_code == 404
     assert client.get("/admin/login/").status_code == 200
     client.get("/readyz")  # sets django_migrations_unapplied_total, whatever it answers
+    # Behind a proxy, as production runs: the transport label follows the proxy's header.
+    with override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")):
+        behind_proxy = Client(raise_request_exception=False)
+        for forwarded in ("https", "http", "https, http", " https ", "HTTPS"):
+            assert behind_proxy.get("/", HTTP_X_FORWARDED_PROTO=forwarded).status_code == 200
+        assert behind_proxy.get("/", secure=True).status_code == 200
 from django.db import DatabaseError, connection
 try:
     with connection.cursor() as cursor:
@@ -137,5 +143,6 @@ def test_lean_exports_what_full_exports_for_every_name_they_share(bake, baked_ve
         if name.endswith(("_total", "_count")):
             assert lean[name] == full[name], name
     by_view = lean["django_http_requests_total_by_view_transport_method_total"]
-    assert by_view[(("method", "GET"), ("transport", "https"), ("view", "index"))] == 1
+    # secure=True, then behind the proxy "https", "https, http", " https " and secure=True ("HTTPS" is not)
+    assert by_view[(("method", "GET"), ("transport", "https"), ("view", "index"))] == 5
     assert not [labels for labels in by_view if ("view", "<unnamed view>") in labels], "a 404 reached no view"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from threading import get_ident
 from time import perf_counter
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -35,6 +36,17 @@ def view_name(request: HttpRequest) -> str:
 
 def method_label(request: HttpRequest) -> str:
     return request.method if request.method in KNOWN_METHODS else INVALID_METHOD
+
+
+def count_view_request(metrics: Any, request: HttpRequest) -> None:
+    """Count a request that reached its view and was never answered (the lean middleware counts
+    the others with their response), once. For the full profile, whose django-prometheus
+    middleware counted it when the view was called, this does nothing."""
+    transport = getattr(request, "_metrics_transport", None)  # the lean middleware's, once the view is reached
+    if transport is not None:
+        request._metrics_transport = None  # type: ignore[attr-defined]
+        labels = (view_name(request), transport, method_label(request))
+        metrics.requests_by_view_transport_method.labels(*labels).inc()
 
 
 def prepare_error_series(responses: Counter, view: str, method: str) -> None:
@@ -91,13 +103,17 @@ def keep_in_flight_until_sent(
     return True
 
 
+def _nothing() -> None:
+    """What the full profile does when a streamed body is sent: django-prometheus counted it already."""
+
+
 class InFlightMiddleware:
     """Notes each request in flight and prepares its error series, for the full profile
     (the lean middleware does both itself)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self._served: set[tuple[str, str]] = set()
+        self._served: set[tuple[str, str | None]] = set()  # (view, method as sent)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         thread = get_ident()
@@ -107,12 +123,16 @@ class InFlightMiddleware:
         except BaseException:
             IN_FLIGHT.pop(thread, None)
             raise
-        if not keep_in_flight_until_sent(response, thread, entry, lambda: None):
+        if not (response.streaming and keep_in_flight_until_sent(response, thread, entry, _nothing)):
             IN_FLIGHT.pop(thread, None)
-        served = (view_name(request), method_label(request))
+        match = request.resolver_match
+        served = ((match.view_name or UNNAMED_VIEW) if match is not None else UNNAMED_VIEW, request.method)
         if served not in self._served:
             from django_prometheus.middleware import Metrics
 
-            prepare_error_series(Metrics.get_instance().responses_by_status_view_method, *served)
-            self._served.add(served)
+            prepare_error_series(
+                Metrics.get_instance().responses_by_status_view_method, served[0], method_label(request)
+            )
+            if request.method in KNOWN_METHODS:  # made-up methods are not kept: they could grow the set
+                self._served.add(served)
         return response

@@ -32,7 +32,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 
-from request_metrics.inflight import IN_FLIGHT, method_label, view_name
+from request_metrics.inflight import IN_FLIGHT, count_view_request, method_label, view_name
 from request_metrics.inflight import TIMED_OUT_STATUS as TIMED_OUT_STATUS
 
 
@@ -73,6 +73,7 @@ def record_timed_out_requests(metrics: Any) -> int:
         view, method = _view_name_of_abandoned(request), method_label(request)
         responses.labels(TIMED_OUT_STATUS, view, method).inc()
         latency.labels(view, method).observe(now - started)
+        count_view_request(metrics, request)  # the lean profile counts a request by view with its response
         recorded += 1
     IN_FLIGHT.clear()
     return recorded

@@ -3,6 +3,7 @@
 import inspect
 import struct
 
+import pytest
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
 from worker_slots import mmap_file
@@ -36,3 +37,24 @@ def test_the_buffer_follows_the_mapping_when_the_file_grows(tmp_path):
     offsets = [slot_file.offset_of(key) for key in keys]  # past the first 64 KiB
     assert slot_file.buffer is slot_file._m, f"SlotFile.buffer is stale after growth: see {ADAPTER}"
     assert offsets[-1] + 16 <= len(slot_file.buffer)
+
+
+def test_the_doubles_follow_the_mapping_and_write_where_prometheus_client_reads(tmp_path):
+    path = tmp_path / "counter_1.db"
+    slot_file = SlotFile(str(path))
+    keys = [mmap_key("jobs_total", "jobs_total", ["n"], [str(n)], "Jobs.") for n in range(3000)]
+    offsets = [slot_file.offset_of(key) for key in keys]  # past the first 64 KiB: mapped anew
+    assert slot_file.doubles.obj is slot_file._m, f"SlotFile.doubles is stale after growth: see {ADAPTER}"
+    slot_file.doubles[offsets[-1] // 8] = 7.0
+    read_back = {entry[0]: entry[1] for entry in MmapedDict.read_all_values_from_file(str(path))}
+    assert read_back[keys[-1]] == 7.0
+    slot_file.close()  # an mmap with a view still held would refuse to close
+
+
+def test_a_file_of_a_size_no_double_divides_is_refused(tmp_path):
+    path = tmp_path / "counter_1.db"
+    SlotFile(str(path)).close()
+    with open(path, "ab") as file:
+        file.write(b"x")
+    with pytest.raises(ValueError, match="not a whole number of 8-byte values"):
+        SlotFile(str(path))

@@ -2,6 +2,7 @@
 
 import pytest
 from django.conf import settings
+from django.http import HttpResponse
 from prometheus_client import REGISTRY
 
 from request_metrics.lean import LeanMetrics, LeanMetricsMiddleware
@@ -72,6 +73,14 @@ def test_lean_reuses_label_children():
     assert middleware.metrics is LeanMetrics.get_instance()
     child = middleware.metrics.responses_by_status_view_method.labels("200", "index", "GET")
     assert child is middleware.metrics.responses_by_status_view_method.labels("200", "index", "GET")
+
+
+@pytest.mark.skipif(settings.METRICS_PROFILE != "lean", reason="the lean profile's own behaviour")
+def test_made_up_methods_share_one_cached_series(rf):
+    middleware = LeanMetricsMiddleware(lambda request: HttpResponse(status=404))
+    for number in range(50):
+        middleware(rf.generic(f"BREW{number}", "/no-such-page"))
+    assert list(middleware._series) == [("<unnamed view>", "<invalid method>", 404, None)]
 
 
 @pytest.mark.skipif(settings.METRICS_PROFILE != "lean", reason="the lean profile's own behaviour")

@@ -237,7 +237,7 @@ def test_without_tracing_the_lean_middleware_records_no_exemplar(monkeypatch, sp
     middleware = lean_middleware()
     assert type(middleware) is LeanMetricsMiddleware
     middleware(RequestFactory().get("/"))
-    assert all(child._value.get_exemplar() is None for child in middleware._responses.values())
+    assert all(series.responses.get_exemplar() is None for series in middleware._series.values())
 
 
 @lean_only
@@ -247,10 +247,9 @@ def test_a_traced_workers_lean_middleware_records_the_requests_trace(monkeypatch
     assert type(middleware) is ExemplarLeanMetricsMiddleware
     middleware(RequestFactory().get("/"))
     trace_id, span_id = ids(span)
-    (responses,) = [child for key, child in middleware._responses.items() if key[0] == 503]
-    assert responses._value.get_exemplar().labels == {"trace_id": trace_id, "span_id": span_id}
-    (latency,) = middleware._latencies.values()
-    with_exemplar = [bucket for bucket in latency._buckets if bucket.get_exemplar() is not None]
+    (series,) = middleware._series.values()
+    assert series.responses._value.get_exemplar().labels == {"trace_id": trace_id, "span_id": span_id}
+    with_exemplar = [bucket for bucket in series.latency._buckets if bucket.get_exemplar() is not None]
     assert len(with_exemplar) == 1 and with_exemplar[0].get_exemplar().labels["trace_id"] == trace_id
 
 
@@ -259,7 +258,7 @@ def test_an_unsampled_request_leaves_no_exemplar(monkeypatch):
     monkeypatch.setattr(provider, "ACTIVE", object())
     middleware = lean_middleware()
     middleware(RequestFactory().get("/"))  # no current span at all
-    assert all(child._value.get_exemplar() is None for child in middleware._responses.values())
+    assert all(series.responses._value.get_exemplar() is None for series in middleware._series.values())
 
 
 def log_record() -> logging.LogRecord:
