@@ -559,7 +559,7 @@ def main() -> int:
     parser.add_argument(
         "--instructions-only",
         action="store_true",
-        help="only instructions per request under callgrind (about 10 minutes; other load cannot disturb it)",
+        help="only instructions per request under callgrind (about 20 minutes; other load cannot disturb it)",
     )
     parser.add_argument(
         "--connections",
