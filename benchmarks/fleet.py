@@ -41,11 +41,11 @@ from benchmarks import period
 from tests.support import helm
 from tests.support.deployment import FAULTS_SETTINGS
 from tests.support.environment import port_config, production_env
-from tests.support.manifests import app_container, one
+from tests.support.manifests import one
 from tests.support.paths import REPO
 from tests.support.ports import free_block
 from tests.support.processes import Gunicorn
-from tests.support.prometheus import Prometheus
+from tests.support.prometheus import Prometheus, scrape_jobs_from_chart
 from tests.support.venvs import baked_virtualenv
 from tests.support.waiting import wait_until
 
@@ -169,36 +169,20 @@ def chart_scrape_jobs(project: Path, shape: Shape, first_port: int, timing: Timi
         },
     }
     docs = helm.render(project / "chart", values, release=RELEASE, namespace=NAMESPACE)
-    monitor, service = one(docs, "ServiceMonitor"), one(docs, "Service")
-    container_ports = {port["name"]: port["containerPort"] for port in app_container(docs)["ports"]}
-    service_ports = {port["name"]: port for port in service["spec"]["ports"]}
-    per_pod = len(monitor["spec"]["endpoints"])
+    # The operator's jobs and target labels for each pod, as the end-to-end tests scrape one pod; here
+    # every endpoint is one job whose targets are the pods, each on its own port of this machine.
+    pods = [scrape_jobs_from_chart(docs, NAMESPACE, pod=f"{RELEASE}-{pod:04d}") for pod in range(shape.pods)]
+    per_pod = len(pods[0])
     jobs = []
-    for index, endpoint in enumerate(monitor["spec"]["endpoints"]):
-        target_port = service_ports[endpoint["port"]]["targetPort"]
-        assert target_port in container_ports or isinstance(target_port, int)
+    for index, job in enumerate(pods[0]):
         groups = [
             {
                 "targets": [f"127.0.0.1:{first_port + pod * per_pod + index}"],
-                "labels": {
-                    "job": service["metadata"]["name"],
-                    "namespace": NAMESPACE,
-                    "service": service["metadata"]["name"],
-                    "pod": f"{RELEASE}-{pod:04d}",
-                    "endpoint": endpoint["port"],
-                },
+                "labels": jobs_of_pod[index]["static_configs"][0]["labels"],
             }
-            for pod in range(shape.pods)
+            for pod, jobs_of_pod in enumerate(pods)
         ]
-        jobs.append(
-            {
-                "job_name": f"serviceMonitor/{NAMESPACE}/{monitor['metadata']['name']}/{index}",
-                "scrape_interval": endpoint["interval"],
-                "scrape_timeout": endpoint["scrapeTimeout"],
-                "metrics_path": endpoint.get("path", "/metrics"),
-                "static_configs": groups,
-            }
-        )
+        jobs.append({**job, "job_name": job["job_name"].rsplit("/", 1)[0], "static_configs": groups})
     assert per_pod * shape.pods == shape.targets, (per_pod, shape)
     return jobs, one(docs, "PrometheusRule")["spec"]
 
