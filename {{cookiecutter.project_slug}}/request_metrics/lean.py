@@ -87,7 +87,8 @@ class Series:
     histogram's ``_sum`` and ``_buckets``) and updates them as ``Counter.inc`` and
     ``Histogram.observe`` do once their checks pass; those checks (a labelled child, a
     non-negative amount, no exemplar) hold for every request here, so they are skipped.
-    The template's tests/test_profiles.py proves the result equal to the public API's.
+    tests/test_lean_series.py proves the result equal to the public API's, for this class and
+    ``SlotSeries``; the template's tests/test_profiles.py, lean's series equal to full's.
     """
 
     __slots__ = ("requests", "responses", "latency_sum", "bounds", "buckets")
