@@ -115,7 +115,7 @@ def bake(workdir: Path, profile: str) -> Path:
 def send(port: int, method: str, path: str) -> int:
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, headers={"Host": "localhost"})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # loopback only
+        with NO_REDIRECTS.open(request, timeout=10) as response:  # loopback only
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
@@ -126,9 +126,12 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # count the 302 itself, as a client that stops there would
 
 
+# Its own opener: installing one globally would change urlopen for the rest of the process (tests too).
+NO_REDIRECTS = urllib.request.build_opener(NoRedirect)
+
+
 def capture(project: Path, venv: Path, workdir: Path, mode: str, rounds: int = 40) -> str:
     """One target's exposition after ``rounds`` passes of TRAFFIC through a two-worker service."""
-    urllib.request.install_opener(urllib.request.build_opener(NoRedirect))
     workdir.mkdir(parents=True)
     ports = free_block(3)
     env = production_env(venv, workdir, port_config(ports[0], ports[1:]), METRICS_MODE=mode)
