@@ -53,14 +53,15 @@ from tests.support.waiting import wait_until
 HERE = Path(__file__).resolve().parent
 # What a query costs with each database metrics level (METRICS_DATABASE), on SQLite.
 QUERY_LEVELS = ("off", "lean", "full")
-INPROCESS = ("bare", "lean-memory", "lean", "lean-traced", "lean-unsampled", "full", "multiprocess")
+INPROCESS = ("bare", "floor", "lean-memory", "lean", "lean-traced", "lean-unsampled", "full", "multiprocess")
 SERVED = ("bare", "lean", "lean-aggregated", "lean-traced", "lean-unsampled", "full", "multiprocess")
 RECYCLED = ("lean-aggregated", "multiprocess")
 TARGET_OVERHEAD_US = 5.0
 TARGET_THROUGHPUT_RATIO = 0.95
 TARGET_RECYCLED_SCRAPE_P99_MS = 20.0
 # Files the benchmark adds to the lean bake (real modules, under the repository's lint):
-# settings without the metrics middlewares, and the peer's gunicorn configuration.
+# settings without the metrics middlewares or with an empty one in their place, and the
+# peer's gunicorn configuration.
 OVERLAY = Path(__file__).resolve().parent / "overlay"
 
 
@@ -132,6 +133,8 @@ def bake_variants(workdir: Path, collector: str) -> dict[str, Variant]:
     traced = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector}
     return {
         "bare": Variant("bare", lean, "config.settings.bench_bare", {"BENCH_BUILD_METRICS_MIDDLEWARE": "1"}),
+        # Any middleware where lean's sits, doing nothing: what lean pays before its own work.
+        "floor": Variant("floor", lean, "config.settings.bench_floor", {"BENCH_BUILD_METRICS_MIDDLEWARE": "1"}),
         "lean-memory": Variant("lean-memory", lean, production, durable=False),
         "lean": Variant("lean", lean, production),
         "lean-aggregated": Variant("lean-aggregated", lean, production, {"METRICS_MODE": "aggregated"}),
@@ -343,20 +346,25 @@ def wrk(port: int, seconds: int, connections: int = 8) -> float:
     return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
 
 
-def measure_throughput(venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings) -> dict:
+def measure_served(venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings) -> tuple[dict, dict]:
+    """Throughput under wrk, interleaved rounds of a fresh service each; and, on each service of the
+    last round once its wrk run is over, scrape latency idle and under load (no start of its own)."""
     workers = os.cpu_count() or 2
     samples: dict[str, list[float]] = {name: [] for name in SERVED}
-    for order in rotations(SERVED, run.rounds):
+    scrapes = {}
+    for round_number, order in enumerate(rotations(SERVED, run.rounds)):
         for name in order:
             service = start_gunicorn(venv, variants[name], workdir / f"wrk-{name}-{len(samples[name])}", workers)
             try:
                 if run.warm_up:
                     wrk(service.http_port, 1)
                 samples[name].append(wrk(service.http_port, run.load_seconds))
+                if round_number == run.rounds - 1:
+                    scrapes[name] = scrape_figures(metrics_url(variants[name], service), service.http_port, run)
             finally:
                 service.stop()
     medians = {name: statistics.median(values) for name, values in samples.items()}
-    return {
+    throughput = {
         name: {
             "requests_per_second": round(medians[name]),
             "ratio_to_bare": round(medians[name] / medians["bare"], 3),
@@ -364,6 +372,7 @@ def measure_throughput(venv: Path, variants: dict[str, Variant], workdir: Path, 
         }
         for name in SERVED
     } | {"workers": workers}
+    return throughput, {name: scrapes[name] for name in SERVED}
 
 
 def scrape_milliseconds(url: str, count: int, pause: float = 0.0) -> list[float]:
@@ -385,27 +394,19 @@ def percentiles(values: list[float]) -> dict:
     }
 
 
-def measure_scrapes(venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings) -> dict:
-    results = {}
-    for name in SERVED:
-        variant = variants[name]
-        service = start_gunicorn(venv, variant, workdir / f"scrape-{name}", os.cpu_count() or 2)
-        try:
-            url = metrics_url(variant, service)
-            scrape_milliseconds(url, 5)
-            idle = scrape_milliseconds(url, run.scrapes)
-            load_seconds = run.load_seconds + 1 + 2 * run.scrape_load_lead
-            load = threading.Thread(target=wrk, args=(service.http_port, load_seconds, 32))
-            load.start()
-            time.sleep(run.scrape_load_lead)
-            busy = scrape_milliseconds(url, run.scrapes, pause=run.load_seconds / run.scrapes)
-            load.join()
-            with urllib.request.urlopen(url, timeout=10) as response:
-                size = len(response.read())
-        finally:
-            service.stop()
-        results[name] = {"idle": percentiles(idle), "under_load": percentiles(busy), "scrape_bytes": size}
-    return results
+def scrape_figures(url: str, http_port: int, run: Settings) -> dict:
+    """Scrape latency of ``url`` idle, then while wrk loads the service's ``http_port``; the scrape's size."""
+    scrape_milliseconds(url, 5)
+    idle = scrape_milliseconds(url, run.scrapes)
+    load_seconds = run.load_seconds + 1 + 2 * run.scrape_load_lead
+    load = threading.Thread(target=wrk, args=(http_port, load_seconds, 32))
+    load.start()
+    time.sleep(run.scrape_load_lead)
+    busy = scrape_milliseconds(url, run.scrapes, pause=run.load_seconds / run.scrapes)
+    load.join()
+    with urllib.request.urlopen(url, timeout=10) as response:
+        size = len(response.read())
+    return {"idle": percentiles(idle), "under_load": percentiles(busy), "scrape_bytes": size}
 
 
 def measure_recycled_scrapes(venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings) -> dict:
@@ -615,10 +616,8 @@ def main() -> int:
         instructions = measure_instructions(venv, variants, workdir, run)
         print("measuring what the database metrics add to a query ...", file=sys.stderr)
         queries = measure_queries(venv, variants, workdir, run)
-        print("measuring throughput under gunicorn with wrk ...", file=sys.stderr)
-        throughput = measure_throughput(venv, variants, workdir, run)
-        print("measuring scrape latency ...", file=sys.stderr)
-        scrapes = measure_scrapes(venv, variants, workdir, run)
+        print("measuring throughput under gunicorn with wrk, and scrape latency in its last round ...", file=sys.stderr)
+        throughput, scrapes = measure_served(venv, variants, workdir, run)
         print(f"measuring scrape latency after {run.recycles} worker recycles ...", file=sys.stderr)
         recycled = measure_recycled_scrapes(venv, variants, workdir, run)
         print("measuring boot time ...", file=sys.stderr)

@@ -91,7 +91,7 @@ class Timing:
 
 
 FULL_TIMING = Timing("15s", "30s", 45, 90)
-QUICK_TIMING = Timing("1s", "1s", 3, 4)
+QUICK_TIMING = Timing("1s", "1s", 2, 3)
 
 FULL_SHAPES = (
     *(Shape("lean", "per_worker", pods, 16) for pods in (10, 50, 100)),

@@ -23,7 +23,17 @@ def test_quick_benchmark_prints_the_table_and_writes_every_figure(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     table = result.stdout
-    rows = ("bare", "lean-memory", "lean", "lean-aggregated", "lean-traced", "lean-unsampled", "full", "multiprocess")
+    rows = (
+        "bare",
+        "floor",
+        "lean-memory",
+        "lean",
+        "lean-aggregated",
+        "lean-traced",
+        "lean-unsampled",
+        "full",
+        "multiprocess",
+    )
     for row in rows:
         assert any(line.split()[0] == row for line in table.splitlines() if line.strip()), table
     assert "Boot to all metrics ports" in table and "Targets:" in table
@@ -33,7 +43,7 @@ def test_quick_benchmark_prints_the_table_and_writes_every_figure(tmp_path):
 
     report = json.loads(output.read_text())
     assert set(report) >= {"machine", "inprocess", "throughput", "scrapes", "recycled", "boot", "targets"}
-    for setup in ("bare", "lean-memory", "lean", "lean-traced", "lean-unsampled", "full", "multiprocess"):
+    for setup in ("bare", "floor", "lean-memory", "lean", "lean-traced", "lean-unsampled", "full", "multiprocess"):
         assert report["inprocess"][setup]["cpu_us_per_request"] > 0
     for setup in ("bare", "lean", "lean-aggregated", "lean-traced", "lean-unsampled", "full", "multiprocess"):
         assert report["throughput"][setup]["requests_per_second"] > 0

@@ -97,11 +97,11 @@ def test_reload_under_load_brings_every_target_back(deployed, report):
 
 def test_recycling_under_load_loses_nothing_and_resets_nothing(deployed, report):
     """Each worker's series belongs to its slot: a recycled worker's successor continues its counts."""
-    d = deployed(3, GUNICORN_MAX_REQUESTS="150", GUNICORN_MAX_REQUESTS_JITTER="0")
+    d = deployed(3, GUNICORN_MAX_REQUESTS="75", GUNICORN_MAX_REQUESTS_JITTER="0")
     warm = d.warm_up()
     since = d.settled_sample_times(warm)
-    with Stream(d.service.http_port, concurrency=6, rate=60, max_seconds=16) as stream:
-        time.sleep(16)
+    with Stream(d.service.http_port, concurrency=6, rate=60, max_seconds=8) as stream:  # about two recycles each
+        time.sleep(8)
     sent = stream.statuses[200]
     assert dict(stream.statuses) == {200: sent}, "a recycle dropped a request"
     d.settled_sample_times(warm + sent)
@@ -109,7 +109,7 @@ def test_recycling_under_load_loses_nothing_and_resets_nothing(deployed, report)
     resets = d.prometheus.between_own_samples("resets", d.counter(), since)
     restarts = d.service.output().count("Autorestarting worker")
     report(
-        f"max_requests=150, 3 workers: {restarts} recycles, {sent} requests; increase per target {increases},"
+        f"max_requests=75, 3 workers: {restarts} recycles, {sent} requests; increase per target {increases},"
         f" sum {sum(increases.values()):.6f}; resets per target {resets}"
     )
     assert restarts >= 3

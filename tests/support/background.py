@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,6 +30,8 @@ class BakedSuites:
         self.runs: dict[str, Future] = {}
         self.shapes_run: set = set()
         self.databases: dict[str, str | None] = {}
+        self.began = time.monotonic()
+        self.finished: dict[str, float] = {}  # name -> seconds from the first start to its end
 
     def start(self, name: str, project: Path, context: dict, database_url: str | None = None) -> None:
         """Run ``project``'s suite; with ``database_url``, on that database (as the baked CI runs it)."""
@@ -41,12 +44,23 @@ class BakedSuites:
         env = {**os.environ, "DATABASE_URL": database_url} if database_url else None
         self.databases[name] = database_url
         argv = [*command, *skip_promtool]
-        self.runs[name] = self.pool.submit(
-            subprocess.run, argv, cwd=project, env=env, capture_output=True, text=True, timeout=600
-        )
+        self.runs[name] = self.pool.submit(self._run, name, argv, project, env)
+
+    def _run(self, name: str, argv: list[str], project: Path, env: dict | None) -> subprocess.CompletedProcess:
+        try:
+            return subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True, timeout=600)
+        finally:
+            self.finished[name] = time.monotonic() - self.began
 
     def result(self, name: str) -> subprocess.CompletedProcess:
         return self.runs[name].result()
+
+    def waited(self, name: str) -> str:
+        """When ``name``'s run ended, and whether the session had to wait for it: the background's slack."""
+        now = time.monotonic() - self.began
+        ended = self.finished[name]
+        spare = max(0.0, now - ended)
+        return f"ended {ended:.0f}s into the background runs, collected at {now:.0f}s ({spare:.0f}s spare)"
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
