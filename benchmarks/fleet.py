@@ -281,8 +281,8 @@ def measure(shape: Shape, exposition: Path, project: Path, workdir: Path, timing
     return result
 
 
-def run(workdir: Path, quick: bool, projects: dict[str, Path] | None = None) -> dict:
-    """Every fleet shape, then the period comparison; ``projects``: bakes to reuse, by profile."""
+def run(workdir: Path, quick: bool) -> dict:
+    """Every fleet shape, then the period comparison."""
     timing = QUICK_TIMING if quick else FULL_TIMING
     shapes = QUICK_SHAPES if quick else FULL_SHAPES
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -290,11 +290,10 @@ def run(workdir: Path, quick: bool, projects: dict[str, Path] | None = None) -> 
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
     expositions: dict[tuple[str, str], Path] = {}
-    projects = dict(projects or {})
+    projects: dict[str, Path] = {}
     for profile in sorted({shape.profile for shape in shapes}):
-        if profile not in projects:
-            progress(f"baking the {profile} profile")
-            projects[profile] = bake(workdir / "bakes", profile)
+        progress(f"baking the {profile} profile")
+        projects[profile] = bake(workdir / "bakes", profile)
         venv = baked_virtualenv(projects[profile])
         for mode in sorted({shape.mode for shape in shapes if shape.profile == profile}):
             progress(f"capturing a {profile} target's exposition in the {mode} mode after traffic")

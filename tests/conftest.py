@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.support import helm
-from tests.support.background import BakedSuites
+from tests.support.background import BackgroundRuns
 from tests.support.deployment import deploy
 from tests.support.environment import port_config, production_env
+from tests.support.paths import REPO
 from tests.support.postgres import Postgres
 from tests.support.postgres import skip_reason as postgres_skip_reason
 from tests.support.processes import Gunicorn
@@ -144,40 +145,54 @@ def postgres(postgres_cluster) -> Postgres:
 
 
 MEASUREMENTS = pytest.StashKey[list]()
-# The supported bakes whose own suites this session runs: name -> context (see tests/support/background.py).
+# What this session runs in the background (tests/support/background.py): the supported bakes whose
+# own suites run (name -> context), and the tests marked ``background`` (name -> their command).
 OWN_SUITES = pytest.StashKey[dict]()
+BACKGROUND_COMMANDS = pytest.StashKey[dict]()
 OWN_SUITE_TEST = "test_supported_combination_passes_its_own_tests"
 
 
 def pytest_configure(config) -> None:
     config.stash[MEASUREMENTS] = []
     config.stash[OWN_SUITES] = {}
+    config.stash[BACKGROUND_COMMANDS] = {}
 
 
 @pytest.hookimpl(trylast=True)  # after -k / -m have deselected what will not run
 def pytest_collection_modifyitems(session, config, items) -> None:
-    """The baked suites run in the background from the session's start; their tests go last and collect them."""
+    """Background runs start with the session; the tests that collect them go last."""
     own = [item for item in items if getattr(item, "originalname", None) == OWN_SUITE_TEST]
-    if own:
-        items[:] = [item for item in items if item not in own] + own
-        config.stash[OWN_SUITES] = {item.callspec.id: item.callspec.params["context"] for item in own}
+    marked = [item for item in items if item.get_closest_marker("background") is not None]
+    if own or marked:
+        items[:] = [item for item in items if item not in own and item not in marked] + marked + own
+    config.stash[OWN_SUITES] = {item.callspec.id: item.callspec.params["context"] for item in own}
+    config.stash[BACKGROUND_COMMANDS] = {
+        item.name: list(item.get_closest_marker("background").args)
+        for item in marked
+        if not any(mark.args and mark.args[0] for mark in item.iter_markers("skipif"))  # it would only be skipped
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)
-def baked_suites(request) -> Iterator[BakedSuites | None]:
-    wanted = request.config.stash[OWN_SUITES]
-    if not wanted:
+def background(request, tmp_path_factory) -> Iterator[BackgroundRuns | None]:
+    suites, commands = request.config.stash[OWN_SUITES], request.config.stash[BACKGROUND_COMMANDS]
+    if not suites and not commands:
         yield None
         return
-    bake = request.getfixturevalue("bake")
-    suites = BakedSuites(request.getfixturevalue("baked_venv"))
-    cluster = request.getfixturevalue("postgres_cluster")
-    for name, context in wanted.items():
-        # The default bake's suite runs on PostgreSQL, as its own CI does; the others on SQLite.
-        database = cluster.create_database("own_suite") if cluster is not None and not context else None
-        suites.start(name, bake(**context), context, database)
-    yield suites
-    suites.close()
+    runs = BackgroundRuns(
+        request.getfixturevalue("baked_venv") if suites else None, tmp_path_factory.mktemp("background")
+    )
+    if suites:
+        bake = request.getfixturevalue("bake")
+        cluster = request.getfixturevalue("postgres_cluster")
+        for name, context in suites.items():
+            # The default bake's suite runs on PostgreSQL, as its own CI does; the others on SQLite.
+            database = cluster.create_database("own_suite") if cluster is not None and not context else None
+            runs.suite(name, bake(**context), context, database)
+    for name, argv in commands.items():
+        runs.command(name, argv, REPO)
+    yield runs
+    runs.close()
 
 
 @pytest.fixture

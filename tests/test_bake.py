@@ -183,14 +183,14 @@ def test_supported_code_shape_type_checks_strictly(bake, baked_venv, shape, mypy
 
 
 @pytest.mark.parametrize("context", SUPPORTED.values(), ids=SUPPORTED.keys())
-def test_supported_combination_passes_its_own_tests(baked_suites, request, context, report):
+def test_supported_combination_passes_its_own_tests(background, request, context, report):
     """Run in the background from the session's start (tests/support/background.py); this collects the result."""
-    result = baked_suites.result(request.node.callspec.id)
-    report(baked_suites.waited(request.node.callspec.id))
+    result = background.result(request.node.callspec.id)
+    report(background.waited(request.node.callspec.id))
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"\b\d+ passed\b", result.stdout)
     if not context and postgres_skip_reason() is None:  # the default bake's suite ran on PostgreSQL
-        assert baked_suites.databases[request.node.callspec.id].startswith("postgres://")
+        assert background.databases[request.node.callspec.id].startswith("postgres://")
 
 
 @pytest.mark.parametrize(("context", "message"), UNSUPPORTED.values(), ids=UNSUPPORTED.keys())

@@ -8,7 +8,6 @@ import subprocess
 
 import pytest
 
-from benchmarks import fleet
 from tests.support.paths import REPO
 from tests.support.prometheus import PROMETHEUS
 
@@ -16,11 +15,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk not installed (Debian package 'wrk'; .ci/run installs it)")
-def test_quick_benchmark_prints_the_table_and_writes_every_figure(tmp_path):
-    output = tmp_path / "bench.json"
-    result = subprocess.run(
-        [REPO / "benchmarks" / "run", "--quick", "--output", output], capture_output=True, text=True, timeout=900
-    )
+@pytest.mark.background("benchmarks/run", "--quick", "--output")
+def test_quick_benchmark_prints_the_table_and_writes_every_figure(background, request):
+    result, output = background.result(request.node.name), background.outputs[request.node.name]
     assert result.returncode == 0, result.stderr[-3000:]
     table = result.stdout
     rows = (
@@ -75,17 +72,19 @@ def test_the_files_the_benchmark_adds_to_a_bake_type_check_strictly(bake, baked_
         "bench_peer.conf.py",
         "config/settings/bench_bare.py",
         "config/settings/bench_connections.py",
+        "config/settings/bench_floor.py",
     ]
 
 
 @pytest.mark.skipif(
     PROMETHEUS is None, reason="prometheus not installed (Debian package 'prometheus'; .ci/run installs it)"
 )
-def test_fleet_benchmark_scrapes_every_target_and_times_every_rule_group(bake, tmp_path):
+@pytest.mark.background("benchmarks/run", "--fleet", "--quick", "--output")
+def test_fleet_benchmark_scrapes_every_target_and_times_every_rule_group(background, request):
     """A tiny fleet through the fleet benchmark's whole path (docs/scale.md has the real figures)."""
-    project = tmp_path / "bake" / bake().name  # a copy: capturing migrates and collects static files into it
-    shutil.copytree(bake(), project, ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache"))
-    report = fleet.run(tmp_path / "fleet", quick=True, projects={"lean": project})
+    command, output = background.result(request.node.name), background.outputs[request.node.name]
+    assert command.returncode == 0, command.stderr[-3000:]
+    report = json.loads(output.read_text())
     modes = {result["mode"]: result for result in report["fleets"]}
     assert set(modes) == {"per_worker", "aggregated"}
     for result in modes.values():
@@ -98,4 +97,4 @@ def test_fleet_benchmark_scrapes_every_target_and_times_every_rule_group(bake, t
     raw = next(value for name, value in candidates.items() if name.startswith("raw"))
     assert raw["error_vs_exact"] == pytest.approx(0, abs=1e-3), "the chart's own period SLI is exact"
     assert all(value["samples_read"] > 0 for value in candidates.values())
-    assert "| lean per_worker 2x2 |" in fleet.period_table(report)
+    assert "| lean per_worker 2x2 |" in command.stdout  # the period comparison's table

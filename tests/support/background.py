@@ -1,7 +1,8 @@
-"""Each supported bake's own test suite, run in the background while the rest of the template suite runs.
+"""Long commands the suite only checks the outcome of, run in the background while the rest of it runs.
 
-A baked suite is a separate pytest process that mostly waits on one core; the template
-suite's own tests mostly use the other. Runs go one at a time, at low CPU priority so the
+Each supported bake's own test suite, and the benchmarks' smoke runs (the tests marked
+``background``), are separate processes; the template suite's own tests mostly use one
+core and the background runs the other. Runs go one at a time, at low CPU priority so the
 timing-sensitive end-to-end tests keep theirs; the tests that check them are moved to the
 end of the session and only collect each result.
 """
@@ -23,23 +24,30 @@ def promtool_shape(context: dict) -> tuple:
     return tuple(context.get(key) for key in PROMTOOL_SHAPE), context.get("metrics_mode") == "aggregated"
 
 
-class BakedSuites:
-    def __init__(self, venv: Path) -> None:
-        self.venv = venv
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baked-suite")
+class BackgroundRuns:
+    def __init__(self, venv: Path | None, workdir: Path) -> None:
+        self.venv, self.workdir = venv, workdir
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="background-run")
         self.runs: dict[str, Future] = {}
         self.shapes_run: set = set()
         self.databases: dict[str, str | None] = {}
         self.began = time.monotonic()
         self.finished: dict[str, float] = {}  # name -> seconds from the first start to its end
+        self.outputs: dict[str, Path] = {}  # a marked test's name -> the file its command writes
 
-    def start(self, name: str, project: Path, context: dict, database_url: str | None = None) -> None:
+    def command(self, name: str, argv: list[str], cwd: Path) -> None:
+        """Run ``argv``, a marked test's command, with a file of its own for output appended."""
+        output = self.outputs[name] = self.workdir / f"{name}.json"
+        self.runs[name] = self.pool.submit(self._run, name, ["nice", "-n", "10", *argv, str(output)], cwd, None)
+
+    def suite(self, name: str, project: Path, context: dict, database_url: str | None = None) -> None:
         """Run ``project``'s suite; with ``database_url``, on that database (as the baked CI runs it)."""
         # promtool's multi-day scenarios are the slowest part of a baked suite (10-30 s): each SLO
         # shape runs them once here; the service's own CI runs them every time.
         shape = promtool_shape(context)
         skip_promtool = ["-k", "not test_promtool_unit_tests"] if shape in self.shapes_run else []
         self.shapes_run.add(shape)
+        assert self.venv is not None, "a baked suite runs in the baked virtualenv"
         command = ["nice", "-n", "10", str(self.venv / "bin/python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         env = {**os.environ, "DATABASE_URL": database_url} if database_url else None
         self.databases[name] = database_url
@@ -48,7 +56,7 @@ class BakedSuites:
 
     def _run(self, name: str, argv: list[str], project: Path, env: dict | None) -> subprocess.CompletedProcess:
         try:
-            return subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True, timeout=600)
+            return subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True, timeout=900)
         finally:
             self.finished[name] = time.monotonic() - self.began
 
