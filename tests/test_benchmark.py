@@ -16,8 +16,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk not installed (Debian package 'wrk'; .ci/run installs it)")
 @pytest.mark.background("benchmarks/run", "--quick", "--output")
-def test_quick_benchmark_prints_the_table_and_writes_every_figure(background, request):
+def test_quick_benchmark_prints_the_table_and_writes_every_figure(background, request, report):
     result, output = background.result(request.node.name), background.outputs[request.node.name]
+    report(background.waited(request.node.name))
     assert result.returncode == 0, result.stderr[-3000:]
     table = result.stdout
     rows = (
@@ -80,9 +81,10 @@ def test_the_files_the_benchmark_adds_to_a_bake_type_check_strictly(bake, baked_
     PROMETHEUS is None, reason="prometheus not installed (Debian package 'prometheus'; .ci/run installs it)"
 )
 @pytest.mark.background("benchmarks/run", "--fleet", "--quick", "--output")
-def test_fleet_benchmark_scrapes_every_target_and_times_every_rule_group(background, request):
+def test_fleet_benchmark_scrapes_every_target_and_times_every_rule_group(background, request, report):
     """A tiny fleet through the fleet benchmark's whole path (docs/scale.md has the real figures)."""
     command, output = background.result(request.node.name), background.outputs[request.node.name]
+    report(background.waited(request.node.name))
     assert command.returncode == 0, command.stderr[-3000:]
     report = json.loads(output.read_text())
     modes = {result["mode"]: result for result in report["fleets"]}
