@@ -179,16 +179,14 @@ def background(request, tmp_path_factory) -> Iterator[BackgroundRuns | None]:
     if not suites and not commands:
         yield None
         return
-    runs = BackgroundRuns(
-        request.getfixturevalue("baked_venv") if suites else None, tmp_path_factory.mktemp("background")
-    )
+    runs = BackgroundRuns(tmp_path_factory.mktemp("background"))
     if suites:
-        bake = request.getfixturevalue("bake")
+        bake, venv = request.getfixturevalue("bake"), request.getfixturevalue("baked_venv")
         cluster = request.getfixturevalue("postgres_cluster")
         for name, context in suites.items():
             # The default bake's suite runs on PostgreSQL, as its own CI does; the others on SQLite.
             database = cluster.create_database("own_suite") if cluster is not None and not context else None
-            runs.suite(name, bake(**context), context, database)
+            runs.suite(name, bake(**context), venv, context, database)
     for name, argv in commands.items():
         runs.command(name, argv, REPO)
     yield runs
