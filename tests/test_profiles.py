@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -17,11 +19,21 @@ TARGET_LABELS = {"namespace", "job", "pod", "service", "endpoint", "instance"}
 PROMETHEUS_SERIES = {"up", "ALERTS"}
 
 # The same requests against each profile, then every django_http sample with its labels and value.
+# With SLOT_DIRECTORY set, the values live in a slot's files, as a sync worker's do (where the lean
+# middleware folds its request families, worker_slots/rollup.py), and are read as its port serves them.
 SAMPLES_AFTER_TRAFFIC = """
 import importlib, json, os
+from pathlib import Path
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+slot_directory = os.environ.get("SLOT_DIRECTORY")
+if slot_directory:
+    from worker_slots.durable import keep_values_in_slot
+    from worker_slots.slots import claim_slot
+    keep_values_in_slot(claim_slot(Path(slot_directory), 1))
 import django
 from django.conf import settings
+if slot_directory:  # as production runs: no /metrics URL reading this process' registry
+    settings.METRICS_URL_EXPORTER = False
 # The test settings' SQLite database, with the default (lean) database metrics, whose failed
 # queries and connections DjangoDatabaseErrors reads.
 assert settings.DATABASES["default"]["ENGINE"] == "database_metrics.backends.sqlite3"
@@ -62,10 +74,18 @@ try:
     unreachable.ensure_connection()
 except DatabaseError:
     pass
-from prometheus_client import REGISTRY
+if slot_directory:
+    from prometheus_client.multiprocess import MultiProcessCollector
+    from worker_slots.durable import SlotCollector, slot_files
+    files = slot_files(Path(slot_directory))
+    assert "django_http_requests_folded" in {m.name for m in MultiProcessCollector.merge(files)}, "not folded"
+    metrics = list(SlotCollector(Path(slot_directory)).collect())
+else:
+    from prometheus_client import REGISTRY
+    metrics = list(REGISTRY.collect())
 print(json.dumps([
     [s.name, sorted(s.labels.items()), s.value]
-    for m in REGISTRY.collect() for s in m.samples
+    for m in metrics for s in m.samples
     if s.name.startswith(("django_http", "django_db_", "django_migrations_unapplied"))
 ]))
 """
@@ -78,9 +98,10 @@ COMMUNITY_REQUEST_SERIES = {
 }
 
 
-def samples_after_traffic(project, venv) -> dict[str, dict[tuple, float]]:
+def samples_after_traffic(project, venv, slot_directory: Path | None = None) -> dict[str, dict[tuple, float]]:
+    env = {**os.environ, "SLOT_DIRECTORY": str(slot_directory or "")}
     result = subprocess.run(
-        [venv / "bin/python", "-c", SAMPLES_AFTER_TRAFFIC], cwd=project, capture_output=True, text=True
+        [venv / "bin/python", "-c", SAMPLES_AFTER_TRAFFIC], cwd=project, capture_output=True, text=True, env=env
     )
     assert result.returncode == 0, result.stderr
     samples: dict[str, dict[tuple, float]] = {}
@@ -146,3 +167,26 @@ def test_lean_exports_what_full_exports_for_every_name_they_share(bake, baked_ve
     # secure=True, then behind the proxy "https", "https, http", " https " and secure=True ("HTTPS" is not)
     assert by_view[(("method", "GET"), ("transport", "https"), ("view", "index"))] == 5
     assert not [labels for labels in by_view if ("view", "<unnamed view>") in labels], "a 404 reached no view"
+
+
+def test_lean_in_a_sync_workers_slot_exports_what_lean_in_memory_exports(bake, baked_venv, tmp_path):
+    """A sync worker writes lean's request families folded into one histogram; its port serves
+    exactly the request series, and counts, that the same requests leave in memory (but for the
+    ``_created`` samples, which prometheus_client serves from memory only)."""
+    project = bake(metrics_profile="lean")
+
+    def requests(samples: dict[str, dict[tuple, float]]) -> dict[str, dict[tuple, float]]:
+        return {name: series for name, series in samples.items() if name.startswith("django_http")}
+
+    in_memory = {
+        name: series
+        for name, series in requests(samples_after_traffic(project, baked_venv)).items()
+        if not name.endswith("_created")
+    }
+    in_slot = requests(samples_after_traffic(project, baked_venv, slot_directory=tmp_path))
+    assert not [name for name in in_slot if name.startswith("django_http_requests_folded")], "served folded"
+    assert set(in_slot) == set(in_memory), set(in_slot) ^ set(in_memory)
+    for name in in_memory:
+        assert set(in_slot[name]) == set(in_memory[name]), name
+        if name.endswith(("_total", "_count")):
+            assert in_slot[name] == in_memory[name], name

@@ -12,7 +12,6 @@ This module imports neither ``lean.py`` nor ``timeouts.py``: both import it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from threading import get_ident
 from time import perf_counter
 from typing import Any
 
@@ -25,8 +24,14 @@ UNNAMED_VIEW = "<unnamed view>"
 INVALID_METHOD = "<invalid method>"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"})
 
-# Requests in flight by thread: one under the sync worker, one per thread under gthread.
-IN_FLIGHT: dict[int, tuple[HttpRequest, float]] = {}
+# A request in flight: [when it started (perf_counter), its transport label once its view is
+# reached (the lean middleware's process_view sets it), else None]. A plain list: the hot path
+# builds one per request.
+InFlight = list[Any]
+
+# Requests in flight, by request: one under the sync worker, one per thread under gthread.
+# Keyed by the request itself: its process_view finds its entry with no thread id to ask for.
+IN_FLIGHT: dict[HttpRequest, InFlight] = {}
 
 
 def view_name(request: HttpRequest) -> str:
@@ -38,13 +43,14 @@ def method_label(request: HttpRequest) -> str:
     return request.method if request.method in KNOWN_METHODS else INVALID_METHOD
 
 
-def count_view_request(metrics: Any, request: HttpRequest) -> None:
+def count_view_request(metrics: Any, request: HttpRequest, entry: InFlight) -> None:
     """Count a request that reached its view and was never answered (the lean middleware counts
     the others with their response), once. For the full profile, whose django-prometheus
-    middleware counted it when the view was called, this does nothing."""
-    transport = getattr(request, "_metrics_transport", None)  # the lean middleware's, once the view is reached
+    middleware counted it when the view was called, this does nothing: its entries carry no
+    transport."""
+    transport = entry[1]
     if transport is not None:
-        request._metrics_transport = None  # type: ignore[attr-defined]
+        entry[1] = None
         labels = (view_name(request), transport, method_label(request))
         metrics.requests_by_view_transport_method.labels(*labels).inc()
 
@@ -80,7 +86,7 @@ class _SentWatch:
 
 
 def keep_in_flight_until_sent(
-    response: HttpResponseBase, thread: int, entry: tuple[HttpRequest, float], on_sent: Callable[[], None]
+    response: HttpResponseBase, request: HttpRequest, entry: InFlight, on_sent: Callable[[], None]
 ) -> bool:
     """For a streamed response: leave the request in flight until its body is sent, then call ``on_sent``.
 
@@ -95,8 +101,8 @@ def keep_in_flight_until_sent(
         return False
 
     def sent() -> None:
-        if IN_FLIGHT.get(thread) is entry:
-            del IN_FLIGHT[thread]
+        if IN_FLIGHT.get(request) is entry:
+            del IN_FLIGHT[request]
             on_sent()
 
     response.streaming_content = _SentWatch(body, sent)
@@ -116,15 +122,15 @@ class InFlightMiddleware:
         self._served: set[tuple[str, str | None]] = set()  # (view, method as sent)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        thread = get_ident()
-        entry = IN_FLIGHT[thread] = (request, perf_counter())
+        entry: InFlight = [perf_counter(), None]
+        IN_FLIGHT[request] = entry
         try:
             response = self.get_response(request)
         except BaseException:
-            IN_FLIGHT.pop(thread, None)
+            IN_FLIGHT.pop(request, None)
             raise
-        if not (response.streaming and keep_in_flight_until_sent(response, thread, entry, _nothing)):
-            IN_FLIGHT.pop(thread, None)
+        if not (response.streaming and keep_in_flight_until_sent(response, request, entry, _nothing)):
+            IN_FLIGHT.pop(request, None)
         match = request.resolver_match
         served = ((match.view_name or UNNAMED_VIEW) if match is not None else UNNAMED_VIEW, request.method)
         if served not in self._served:

@@ -69,11 +69,11 @@ def record_timed_out_requests(metrics: Any) -> int:
     latency = metrics.requests_latency_by_view_method
     now = perf_counter()
     recorded = 0
-    for request, started in list(IN_FLIGHT.values()):
+    for request, entry in list(IN_FLIGHT.items()):
         view, method = _view_name_of_abandoned(request), method_label(request)
         responses.labels(TIMED_OUT_STATUS, view, method).inc()
-        latency.labels(view, method).observe(now - started)
-        count_view_request(metrics, request)  # the lean profile counts a request by view with its response
+        latency.labels(view, method).observe(now - entry[0])
+        count_view_request(metrics, request, entry)  # the lean profile counts a request by view with its response
         recorded += 1
     IN_FLIGHT.clear()
     return recorded

@@ -24,8 +24,8 @@ def in_flight():
     """in_flight(path, seconds_ago): a request that has been running that long, as the middleware notes it."""
     from time import perf_counter
 
-    def start(path: str, seconds_ago: float, thread: int = 1):
-        IN_FLIGHT[thread] = (RequestFactory().get(path), perf_counter() - seconds_ago)
+    def start(path: str, seconds_ago: float):
+        IN_FLIGHT[RequestFactory().get(path)] = [perf_counter() - seconds_ago, None]
 
     yield start
     IN_FLIGHT.clear()
@@ -50,8 +50,8 @@ def test_an_unknown_path_counts_under_the_unnamed_view(in_flight):
 
 
 def test_every_thread_s_request_is_counted(in_flight):
-    in_flight("/", seconds_ago=2, thread=1)
-    in_flight("/", seconds_ago=2, thread=2)
+    in_flight("/", seconds_ago=2)
+    in_flight("/", seconds_ago=2)
     assert record_timed_out_requests(active_metrics()) == 2
 
 

@@ -54,6 +54,7 @@ from prometheus_client.samples import Exemplar
 
 from worker_slots.build_info import BuildInfoCollector
 from worker_slots.mmap_file import SlotFile
+from worker_slots.rollup import fold
 from worker_slots.slots import Slot, report_degraded
 
 logger = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
         """A value as two doubles in the slot file (value, then timestamp), read and written in place."""
 
         _multiprocess = True
+        in_place = True  # cell() hands out where the value lives (writes_in_place)
         __slots__ = ("_file", "_key", "_index")
 
         def __init__(
@@ -193,6 +195,7 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
             return self._file, self._index
 
     class LockedSlotValue(SlotValue):
+        in_place = False
         __slots__ = ()
 
         def inc(self, amount: float) -> None:
@@ -207,6 +210,11 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
             return None  # its updates take the lock: only its own methods may write it
 
     return LockedSlotValue if threaded else SlotValue
+
+
+def writes_in_place() -> bool:
+    """Whether values created from now on are unlocked slot values, whose ``cell`` a hot path may write."""
+    return getattr(values.ValueClass, "in_place", False) is True
 
 
 def keep_values_in_slot(slot: Slot, threaded: bool = False) -> None:
@@ -262,13 +270,13 @@ class SlotCollector:
         files = slot_files(self.directory, self.number)
         faults = dict(FAULTS)
         try:
-            metrics: Iterable[Metric] = MultiProcessCollector.merge(files, accumulate=True)
+            metrics: Iterable[Metric] = fold(MultiProcessCollector.merge(files, accumulate=True))
         except Exception:  # the slow path: find the bad file, serve the others
             files, unreadable = readable(files)
             for name, cause in unreadable.items():
                 logger.error("Metrics file %s cannot be read for a scrape (%s); it is left out", name, cause)
             faults.update(unreadable)
-            metrics = MultiProcessCollector.merge(files, accumulate=True)
+            metrics = fold(MultiProcessCollector.merge(files, accumulate=True))
         if EXEMPLARS:
             metrics = with_exemplars(metrics, exemplar_index())
         yield from metrics
