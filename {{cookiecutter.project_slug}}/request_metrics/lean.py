@@ -12,10 +12,9 @@ a middleware. A sync worker writes the three request families folded into one
 histogram, which its slot's scrape serves as the three (worker_slots/rollup.py).
 """
 
-from bisect import bisect_left
 from collections.abc import Callable
 from time import perf_counter
-from typing import Any
+from typing import Any, Protocol, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -119,8 +118,7 @@ class Series:
             self.requests.inc(1.0)
         self.responses.inc(1.0)
         self.latency_sum.inc(elapsed)
-        # The first bucket whose bound is at least the latency, as Histogram.observe finds it.
-        self.buckets[bisect_left(self.bounds, elapsed)].inc(1.0)
+        self.buckets[bucket_index(self.bounds, elapsed)].inc(1.0)
 
 
 class FoldedSeries:
@@ -148,7 +146,19 @@ class FoldedSeries:
         file, total, bounds, buckets = self.cells
         doubles = file.doubles  # looked up on every write: a file that grows is mapped anew
         doubles[total] += elapsed
-        doubles[buckets[bisect_left(bounds, elapsed)]] += 1.0
+        doubles[buckets[bucket_index(bounds, elapsed)]] += 1.0
+
+
+def bucket_index(bounds: tuple[float, ...], elapsed: float) -> int:
+    """The first bucket whose bound is at least the latency, found as prometheus_client's
+    Histogram.observe finds it: walking up from the smallest bound, which the last (+Inf) ends.
+    Cheaper than a binary search for the fast requests most of a service's are (with
+    django-prometheus' buckets, to 75 ms; dearer from 100 ms, where the request's own time
+    dwarfs either: docs/benchmark.md); the Go client walks its buckets too, below 35 of them."""
+    index = 0
+    while elapsed > bounds[index]:
+        index += 1
+    return index
 
 
 class ExemplarSeries:
@@ -170,106 +180,31 @@ class ExemplarSeries:
         self.latency.observe(elapsed, exemplar)
 
 
-class LeanMetricsMiddleware:
-    """Counts each request and response and times it, where PrometheusAfterMiddleware sits.
+class LeanMetricsRecorder:
+    """What the lean middleware keeps between requests, and its slow paths.
 
-    Everything a request is counted under (view, method, status, transport) is
-    read once, in ``__call__`` after the response, and one dictionary lookup finds
-    every value it updates. ``process_view`` works out the transport:
-    django-prometheus counts a request by view and transport when its view is
-    called, so a request whose URL resolved to no view, or that an earlier
-    middleware answered (a CSRF rejection), has none and is not a request of any view.
-
-    What the hot path does per request (docs/benchmark.md has what it costs): two
-    clock reads; the in-flight entry for the timeout accounting, keyed by the
-    request and carrying its transport, so nothing is stored on the request; one
-    dictionary lookup by the labels and the response's type; and, in a sync
-    worker, two writes in place to the folded histogram (``FoldedSeries.record``,
-    inlined). A label set met for the first time, a made-up method and a streamed
-    response (its type is never kept) take ``record_first``. A threaded or traced
-    worker, or one without slot files, records the three families through
-    ``Series`` or ``ExemplarSeries``.
+    ``in_place`` maps a hot key (view, method, status, transport and the
+    response's type) to where its folded series lives in the slot files; the
+    middleware's hot path (``lean_metrics_middleware``) reads it and writes there.
+    A label set met for the first time, a made-up method and a streamed response
+    (whose type is never kept) take ``record_first``. A threaded or traced worker,
+    or one without slot files, never fills ``in_place``: every request takes
+    ``record_first``, which records the three families through ``Series`` or
+    ``ExemplarSeries``.
 
     The caches are bounded because every label is: view names come from the
     URLconf, methods outside HTTP's are one value (and never cached as sent),
     statuses are three digits and the transport is one of two.
     """
 
-    metrics_cls = LeanMetrics
     make_series: Callable[[Any, Any, Any], Series | ExemplarSeries] = staticmethod(Series)
     folds = True  # may write the folded histogram (a traced worker's series carry exemplars instead)
 
-    def __new__(cls, get_response: Callable[[HttpRequest], HttpResponse]) -> "LeanMetricsMiddleware":
-        # Chosen once, when Django loads the middleware: with tracing off, requests pay nothing for it.
-        if cls is LeanMetricsMiddleware and provider.ACTIVE is not None:
-            cls = ExemplarLeanMetricsMiddleware
-        return super().__new__(cls)
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-        self.metrics = self.metrics_cls.get_instance()
+    def __init__(self) -> None:
+        self.metrics = LeanMetrics.get_instance()
         self.folded = self.metrics.requests_folded if self.folds else None
-        self._series: dict[Labels, Series | ExemplarSeries | FoldedSeries] = {}
-        self._in_place: dict[HotKey, Cells] = {}
-        # Read once, as Django's SecurityMiddleware reads its settings: HttpRequest.scheme reads it
-        # through the settings proxy on every call, a cost measured at about 4,300 instructions.
-        header: tuple[str, str] | None = settings.SECURE_PROXY_SSL_HEADER or None
-        self.forwarded_header: str | None = header[0] if header is not None else None
-        self.forwarded_secure: str | None = header[1] if header is not None else None
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        started = perf_counter()
-        entry: InFlight = [started, None]  # process_view adds the transport
-        IN_FLIGHT[request] = entry  # for worker_abort, should gunicorn's timeout kill the request
-        try:
-            response = self.get_response(request)
-        except BaseException:
-            IN_FLIGHT.pop(request, None)  # worker_abort may have taken it already
-            count_view_request(self.metrics, request, entry)
-            raise
-        elapsed = perf_counter() - started  # to the response's headers, as django-prometheus times it
-        match = request.resolver_match
-        # With the response's type: a streamed one is never kept, so it takes record_first, and the
-        # hot path need not read response.streaming, a class attribute CPython 3.11 looks up slowly.
-        key = (
-            match.view_name if match is not None else None,
-            request.method,
-            response.status_code,
-            entry[1],
-            type(response),
-        )
-        try:
-            file, total, bounds, buckets = self._in_place[key]
-        except KeyError:
-            self.record_first(request, response, entry, key, elapsed)
-            return response
-        try:
-            del IN_FLIGHT[request]
-        except KeyError:  # worker_abort took it
-            pass
-        # FoldedSeries.record, inlined: the call would cost more than the writes.
-        doubles = file.doubles
-        doubles[total] += elapsed
-        doubles[buckets[bisect_left(bounds, elapsed)]] += 1.0
-        return response
-
-    def process_view(
-        self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
-    ) -> None:
-        # The transport label, as HttpRequest.is_secure() decides it (tests/test_profiles.py proves it
-        # for each form of the proxy's header); __call__ counts the request under it.
-        meta = request.META
-        if self.forwarded_header in meta:  # False without a proxy header: None is no key of META
-            secure = meta[self.forwarded_header].split(",", 1)[0].strip() == self.forwarded_secure
-        else:  # the server's scheme: a WSGI request's environ names it; otherwise ask Django, as is_secure() does
-            try:
-                secure = meta["wsgi.url_scheme"] == "https"
-            except KeyError:
-                secure = request._get_scheme() == "https"  # type: ignore[attr-defined]
-        try:
-            IN_FLIGHT[request][1] = "https" if secure else "http"
-        except KeyError:  # not in flight: called without __call__ (or worker_abort took it)
-            pass
+        self.series: dict[Labels, Series | ExemplarSeries | FoldedSeries] = {}
+        self.in_place: dict[HotKey, Cells] = {}
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
         self.metrics.exceptions_by_type.labels(type(exception).__name__).inc()
@@ -288,12 +223,12 @@ class LeanMetricsMiddleware:
         IN_FLIGHT.pop(request, None)  # worker_abort may have taken it already
         series = self.record(labels, elapsed)
         if isinstance(series, FoldedSeries) and key[1] in KNOWN_METHODS:
-            self._in_place[key] = series.cells  # made-up methods are not kept: they could grow the cache
+            self.in_place[key] = series.cells  # made-up methods are not kept: they could grow the cache
 
     def record(self, key: SeriesKey, elapsed: float) -> Series | ExemplarSeries | FoldedSeries:
         """Record a request under the labels of ``key``; returns the series it was recorded in."""
         known = normalized(key)
-        series = self._series.get(known) or self.new_series(known)
+        series = self.series.get(known) or self.new_series(known)
         series.record(elapsed)
         return series
 
@@ -312,7 +247,7 @@ class LeanMetricsMiddleware:
             responses = metrics.responses_by_status_view_method.labels(str(status), view, method)
             latency = metrics.requests_latency_by_view_method.labels(view, method)
             series = self.make_series(requests, responses, latency)
-        self._series[key] = series
+        self.series[key] = series
         return series
 
     def record_when_sent(
@@ -336,6 +271,16 @@ class LeanMetricsMiddleware:
         return True
 
 
+class ExemplarLeanMetricsRecorder(LeanMetricsRecorder):
+    """A traced worker's: each response count and latency carries the request's trace.
+
+    A streamed response is recorded after its span ended, so it carries none.
+    """
+
+    make_series = ExemplarSeries
+    folds = False
+
+
 def normalized(key: SeriesKey) -> Labels:
     """The labels of a key as the hot path meets it: a request that resolved to no view is of the
     unnamed view, and a method outside HTTP's is one made-up method."""
@@ -348,11 +293,117 @@ def normalized(key: SeriesKey) -> Labels:
     )
 
 
-class ExemplarLeanMetricsMiddleware(LeanMetricsMiddleware):
-    """The lean middleware of a traced worker: each response count and latency carries the request's trace.
+ViewHook = Callable[[HttpRequest, Callable[..., Any], Any, Any], None]
 
-    A streamed response is recorded after its span ended, so it carries none.
+
+class LeanMiddleware(Protocol):
+    """What ``lean_metrics_middleware`` hands Django: a function, with Django's hooks as attributes."""
+
+    recorder: LeanMetricsRecorder
+    process_view: ViewHook
+    process_exception: Callable[[HttpRequest, Exception], None]
+
+    def __call__(self, request: HttpRequest) -> HttpResponse: ...
+
+
+def lean_metrics_middleware(get_response: Callable[[HttpRequest], HttpResponse]) -> LeanMiddleware:
+    """The lean profile's middleware, where PrometheusAfterMiddleware sits: counts each request and
+    response and times it.
+
+    A middleware factory, as Django's documentation allows, returning a function
+    rather than an instance with ``__call__``: Django's layers call a function as a
+    plain Python call, where calling an instance goes through its type's ``__call__``
+    lookup, and the function reads its state from its closure rather than from
+    ``self`` (docs/benchmark.md has what each saves).
+
+    Everything a request is counted under (view, method, status, transport) is read
+    once, after the response, and one dictionary lookup finds where its values live.
+    ``process_view`` works out the transport: django-prometheus counts a request by
+    view and transport when its view is called, so a request whose URL resolved to
+    no view, or that an earlier middleware answered (a CSRF rejection), has none and
+    is not a request of any view.
+
+    What the hot path does per request: two clock reads; the in-flight entry for the
+    timeout accounting, keyed by the request and carrying its transport, so nothing
+    is stored on the request; one dictionary lookup by the labels and the response's
+    type; and, in a sync worker, two writes in place to the folded histogram
+    (``FoldedSeries.record``, inlined). Everything else is ``LeanMetricsRecorder``'s.
     """
+    # Chosen once, when Django loads the middleware: with tracing off, requests pay nothing for it.
+    recorder = ExemplarLeanMetricsRecorder() if provider.ACTIVE is not None else LeanMetricsRecorder()
+    in_place = recorder.in_place
+    record_first = recorder.record_first
 
-    make_series = ExemplarSeries
-    folds = False
+    def lean_metrics(request: HttpRequest) -> HttpResponse:
+        started = perf_counter()
+        entry: InFlight = [started, None]  # process_view adds the transport
+        IN_FLIGHT[request] = entry  # for worker_abort, should gunicorn's timeout kill the request
+        try:
+            response = get_response(request)
+        except BaseException:
+            IN_FLIGHT.pop(request, None)  # worker_abort may have taken it already
+            count_view_request(recorder.metrics, request, entry)
+            raise
+        elapsed = perf_counter() - started  # to the response's headers, as django-prometheus times it
+        match = request.resolver_match
+        # With the response's type: a streamed one is never kept, so it takes record_first, and the
+        # hot path need not read response.streaming, a class attribute CPython 3.11 looks up slowly.
+        key = (
+            match.view_name if match is not None else None,
+            request.method,
+            response.status_code,
+            entry[1],
+            type(response),
+        )
+        try:
+            file, total, bounds, buckets = in_place[key]
+        except KeyError:
+            record_first(request, response, entry, key, elapsed)
+            return response
+        try:
+            del IN_FLIGHT[request]
+        except KeyError:  # worker_abort took it
+            pass
+        # FoldedSeries.record, inlined: the call would cost more than the writes.
+        doubles = file.doubles  # looked up on every write: a file that grows is mapped anew
+        doubles[total] += elapsed
+        index = 0  # bucket_index, inlined
+        while elapsed > bounds[index]:
+            index += 1
+        doubles[buckets[index]] += 1.0
+        return response
+
+    middleware = cast(LeanMiddleware, lean_metrics)
+    middleware.recorder = recorder
+    middleware.process_view = transport_hook(settings.SECURE_PROXY_SSL_HEADER or None)
+    middleware.process_exception = recorder.process_exception
+    return middleware
+
+
+def transport_hook(proxy_header: tuple[str, str] | None) -> ViewHook:
+    """The lean middleware's ``process_view``: notes the transport label in the request's in-flight
+    entry, as HttpRequest.is_secure() decides it (tests/test_profiles.py proves it for each form of
+    the proxy's header).
+
+    The proxy's header is read once, as Django's SecurityMiddleware reads its settings:
+    HttpRequest.scheme reads it through the settings proxy on every call, a cost measured
+    at about 4,300 instructions a request.
+    """
+    header, secure_value = proxy_header if proxy_header is not None else (None, None)
+
+    def note_transport(request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any) -> None:
+        meta = request.META
+        if header in meta:  # False without a proxy header: None is no key of META
+            transport = "https" if meta[header].split(",", 1)[0].strip() == secure_value else "http"
+        else:  # the server's scheme: a WSGI request's environ names it; otherwise ask Django, as is_secure() does
+            try:
+                scheme = meta["wsgi.url_scheme"]
+            except KeyError:
+                scheme = request._get_scheme()  # type: ignore[attr-defined]
+            transport = "https" if scheme == "https" else "http"
+        try:
+            IN_FLIGHT[request][1] = transport
+        except KeyError:  # not in flight: called without the middleware (or worker_abort took it)
+            pass
+
+    return note_transport

@@ -10,7 +10,7 @@ PROFILES = (LEAN, FULL)
 # (first in MIDDLEWARE, right after the health probes; last in MIDDLEWARE)
 _MIDDLEWARE = {
     # Three metrics per request: responses by status/view/method, latency by view/method, exceptions.
-    LEAN: ((), ("request_metrics.lean.LeanMetricsMiddleware",)),
+    LEAN: ((), ("request_metrics.lean.lean_metrics_middleware",)),
     # django-prometheus' defaults: about thirteen metrics per request.
     FULL: (
         (

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from prometheus_client import REGISTRY
 
-from request_metrics.lean import LeanMetrics, LeanMetricsMiddleware
+from request_metrics.lean import LeanMetrics, lean_metrics_middleware
 from request_metrics.profiles import (
     instrumented_cache_backend,
     instrumented_database_engine,
@@ -69,18 +69,18 @@ def test_lean_counts_statuses_methods_and_unresolved_paths(client):
 
 @pytest.mark.skipif(settings.METRICS_PROFILE != "lean", reason="the lean profile's own behaviour")
 def test_lean_reuses_label_children():
-    middleware = LeanMetricsMiddleware(lambda request: None)
-    assert middleware.metrics is LeanMetrics.get_instance()
-    child = middleware.metrics.responses_by_status_view_method.labels("200", "index", "GET")
-    assert child is middleware.metrics.responses_by_status_view_method.labels("200", "index", "GET")
+    recorder = lean_metrics_middleware(lambda request: None).recorder
+    assert recorder.metrics is LeanMetrics.get_instance()
+    child = recorder.metrics.responses_by_status_view_method.labels("200", "index", "GET")
+    assert child is recorder.metrics.responses_by_status_view_method.labels("200", "index", "GET")
 
 
 @pytest.mark.skipif(settings.METRICS_PROFILE != "lean", reason="the lean profile's own behaviour")
 def test_made_up_methods_share_one_cached_series(rf):
-    middleware = LeanMetricsMiddleware(lambda request: HttpResponse(status=404))
+    middleware = lean_metrics_middleware(lambda request: HttpResponse(status=404))
     for number in range(50):
         middleware(rf.generic(f"BREW{number}", "/no-such-page"))
-    assert list(middleware._series) == [("<unnamed view>", "<invalid method>", 404, None)]
+    assert list(middleware.recorder.series) == [("<unnamed view>", "<invalid method>", 404, None)]
 
 
 @pytest.mark.skipif(settings.METRICS_PROFILE != "lean", reason="the lean profile's own behaviour")

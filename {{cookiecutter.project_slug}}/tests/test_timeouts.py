@@ -82,11 +82,11 @@ def profile_middleware(settings):
     own middleware does, and ``InFlightMiddleware`` only notes requests in flight.
     """
     from request_metrics.inflight import InFlightMiddleware
-    from request_metrics.lean import LeanMetricsMiddleware
+    from request_metrics.lean import lean_metrics_middleware
     from request_metrics.profiles import LEAN
 
     if settings.METRICS_PROFILE == LEAN:
-        yield LeanMetricsMiddleware(streamed), 1
+        yield lean_metrics_middleware(streamed), 1
     else:
         yield InFlightMiddleware(streamed), 0
     IN_FLIGHT.clear()

@@ -17,7 +17,12 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
-from request_metrics.lean import ExemplarLeanMetricsMiddleware, LeanMetricsMiddleware
+from request_metrics.lean import (
+    ExemplarLeanMetricsRecorder,
+    LeanMetricsRecorder,
+    LeanMiddleware,
+    lean_metrics_middleware,
+)
 from tracing import provider
 from tracing.configuration import DEFAULT_ENDPOINT, TracingSettings, tracing_settings
 from tracing.logs import TraceContextFilter
@@ -224,30 +229,30 @@ def test_a_workers_port_serves_the_latest_exemplar_per_series_in_openmetrics_onl
 lean_only = pytest.mark.skipif(settings.METRICS_PROFILE != "lean", reason="the lean profile's own middleware")
 
 
-def lean_middleware(status: int = 200) -> LeanMetricsMiddleware:
+def lean_middleware(status: int = 200) -> LeanMiddleware:
     def view(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=status)
 
-    return LeanMetricsMiddleware(view)
+    return lean_metrics_middleware(view)
 
 
 @lean_only
 def test_without_tracing_the_lean_middleware_records_no_exemplar(monkeypatch, span):
     monkeypatch.setattr(provider, "ACTIVE", None)
     middleware = lean_middleware()
-    assert type(middleware) is LeanMetricsMiddleware
+    assert type(middleware.recorder) is LeanMetricsRecorder
     middleware(RequestFactory().get("/"))
-    assert all(series.responses.get_exemplar() is None for series in middleware._series.values())
+    assert all(series.responses.get_exemplar() is None for series in middleware.recorder.series.values())
 
 
 @lean_only
 def test_a_traced_workers_lean_middleware_records_the_requests_trace(monkeypatch, span):
     monkeypatch.setattr(provider, "ACTIVE", object())
     middleware = lean_middleware(status=503)
-    assert type(middleware) is ExemplarLeanMetricsMiddleware
+    assert type(middleware.recorder) is ExemplarLeanMetricsRecorder
     middleware(RequestFactory().get("/"))
     trace_id, span_id = ids(span)
-    (series,) = middleware._series.values()
+    (series,) = middleware.recorder.series.values()
     assert series.responses._value.get_exemplar().labels == {"trace_id": trace_id, "span_id": span_id}
     with_exemplar = [bucket for bucket in series.latency._buckets if bucket.get_exemplar() is not None]
     assert len(with_exemplar) == 1 and with_exemplar[0].get_exemplar().labels["trace_id"] == trace_id
@@ -258,7 +263,7 @@ def test_an_unsampled_request_leaves_no_exemplar(monkeypatch):
     monkeypatch.setattr(provider, "ACTIVE", object())
     middleware = lean_middleware()
     middleware(RequestFactory().get("/"))  # no current span at all
-    assert all(series.responses._value.get_exemplar() is None for series in middleware._series.values())
+    assert all(series.responses._value.get_exemplar() is None for series in middleware.recorder.series.values())
 
 
 def log_record() -> logging.LogRecord:
