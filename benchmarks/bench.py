@@ -572,7 +572,16 @@ def main() -> int:
         action="store_true",
         help="only what a fleet's targets and rules cost a real Prometheus, per mode (about 30 minutes; docs/scale.md)",
     )
+    parser.add_argument(
+        "--bucket-search",
+        action="store_true",
+        help="only the instructions lean's bucket search takes per bucket, against a binary search (about 2 minutes)",
+    )
     args = parser.parse_args()
+    if args.bucket_search:
+        from benchmarks import bucket_search
+
+        return bucket_search.main(["--quick"] if args.quick else [])
     run = QUICK_RUN if args.quick else FULL_RUN
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     output = args.output or HERE / "results" / f"{stamp}.json"

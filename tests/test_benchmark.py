@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -55,6 +56,23 @@ def test_quick_benchmark_prints_the_table_and_writes_every_figure(background, re
     assert recycled["lean-aggregated"]["files"] == 4
     assert recycled["multiprocess"]["files"] > recycled["lean-aggregated"]["files"]
     assert report["boot"]["4"]["seconds_to_all_ports"] > 0
+
+
+@pytest.mark.skipif(
+    shutil.which("valgrind") is None, reason="valgrind not installed (Debian package 'valgrind'; .ci/run installs it)"
+)
+def test_bucket_search_benchmark_counts_both_searches():
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bucket_search", "--quick"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| ") and "ms" in line]
+    assert [row[0].strip() for row in rows] == ["0.01", "inf"], result.stdout
+    assert all(int(cell.replace(",", "")) > 0 for row in rows for cell in (row[2], row[3])), result.stdout
 
 
 def test_the_files_the_benchmark_adds_to_a_bake_type_check_strictly(bake, baked_venv, tmp_path):

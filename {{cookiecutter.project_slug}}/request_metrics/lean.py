@@ -9,7 +9,8 @@ exceptions by type and by view. Request and response body sizes and template
 names stay in the full profile. It is built on django-prometheus' documented
 extension points: a ``Metrics`` subclass that registers fewer metrics, read by
 a middleware. A sync worker writes the three request families folded into one
-histogram, which its slot's scrape serves as the three (worker_slots/rollup.py).
+histogram, which its slot's scrape serves as the three (worker_slots/rollup.py);
+what each label set writes per request is in lean_series.py.
 """
 
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from request_metrics.inflight import (
     count_view_request,
     view_name,
 )
+from request_metrics.lean_series import Cells, ExemplarSeries, FoldedSeries, Series
 from tracing import provider
 from worker_slots.durable import writes_in_place
 from worker_slots.rollup import LATENCY_BY_VIEW, REQUESTS, REQUESTS_BY_VIEW, RESPONSES_BY_STATUS
@@ -43,9 +45,6 @@ SeriesKey = tuple[str | None, str | None, int, str | None]
 HotKey = tuple[str | None, str | None, int, str | None, type]
 # The same, as labels (normalized()): the view named, the method one of HTTP's or INVALID_METHOD.
 Labels = tuple[str, str, int, str | None]
-# Where a label set's folded series lives: (its file, the sum's index in the file's doubles,
-# the bucket bounds, each bucket's index), as FoldedSeries.record uses it.
-Cells = tuple[Any, int, tuple[float, ...], tuple[int, ...]]
 
 
 class LeanMetrics(Metrics):  # type: ignore[misc]  # django-prometheus is untyped
@@ -95,89 +94,6 @@ class LeanMetrics(Metrics):  # type: ignore[misc]  # django-prometheus is untype
         return self.register_metric(
             Counter, family.name, family.documentation, list(family.labels), namespace=NAMESPACE
         )
-
-
-class Series:
-    """The three families' values one label set updates, found once and then updated through
-    prometheus_client's value objects (a counter's ``_value``, a histogram's ``_sum`` and
-    ``_buckets``), as ``Counter.inc`` and ``Histogram.observe`` update them once their checks
-    pass; those checks (a labelled child, a non-negative amount, no exemplar) hold for every
-    request here, so they are skipped. tests/test_lean_series.py proves the result equal to the
-    public API's; the template's tests/test_profiles.py, lean's series equal to full's.
-    """
-
-    __slots__ = ("requests", "responses", "latency_sum", "bounds", "buckets")
-
-    def __init__(self, requests: Any, responses: Any, latency: Any) -> None:
-        self.requests = requests._value if requests is not None else None
-        self.responses = responses._value
-        self.latency_sum, self.bounds, self.buckets = latency._sum, latency._upper_bounds, latency._buckets
-
-    def record(self, elapsed: float) -> None:
-        if self.requests is not None:
-            self.requests.inc(1.0)
-        self.responses.inc(1.0)
-        self.latency_sum.inc(elapsed)
-        self.buckets[bucket_index(self.bounds, elapsed)].inc(1.0)
-
-
-class FoldedSeries:
-    """A label set's series of the folded histogram (``LeanMetrics.requests_folded``), written in
-    place in the slot file that holds its sum and every bucket, as ``SlotValue.inc`` writes one
-    value (worker_slots.durable.Cell): two writes per request."""
-
-    __slots__ = ("cells",)
-
-    def __init__(self, cells: Cells) -> None:
-        self.cells = cells
-
-    @staticmethod
-    def of(child: Any) -> "FoldedSeries | None":
-        """The child's values in place, or None where they cannot all be written there: a threaded
-        worker's (their writes take a lock), or a series whose file failed (each value then lives
-        in memory apart)."""
-        total = child._sum.cell()
-        buckets = [bucket.cell() for bucket in child._buckets]
-        if total is None or any(cell is None or cell[0] is not total[0] for cell in buckets):
-            return None
-        return FoldedSeries((total[0], total[1], tuple(child._upper_bounds), tuple(index for _, index in buckets)))
-
-    def record(self, elapsed: float) -> None:
-        file, total, bounds, buckets = self.cells
-        doubles = file.doubles  # looked up on every write: a file that grows is mapped anew
-        doubles[total] += elapsed
-        doubles[buckets[bucket_index(bounds, elapsed)]] += 1.0
-
-
-def bucket_index(bounds: tuple[float, ...], elapsed: float) -> int:
-    """The first bucket whose bound is at least the latency, found as prometheus_client's
-    Histogram.observe finds it: walking up from the smallest bound, which the last (+Inf) ends.
-    Cheaper than a binary search for the fast requests most of a service's are (with
-    django-prometheus' buckets, to 75 ms; dearer from 100 ms, where the request's own time
-    dwarfs either: docs/benchmark.md); the Go client walks its buckets too, below 35 of them."""
-    index = 0
-    while elapsed > bounds[index]:
-        index += 1
-    return index
-
-
-class ExemplarSeries:
-    """A traced worker's series: each count and bucket carries the request's trace, through the public API."""
-
-    __slots__ = ("requests", "responses", "latency", "current_exemplar")
-
-    def __init__(self, requests: Any, responses: Any, latency: Any) -> None:
-        from tracing.exemplars import current_exemplar
-
-        self.requests, self.responses, self.latency = requests, responses, latency
-        self.current_exemplar = current_exemplar
-
-    def record(self, elapsed: float) -> None:
-        exemplar = self.current_exemplar()
-        if self.requests is not None:
-            self.requests.inc()
-        self.responses.inc(1, exemplar)
-        self.latency.observe(elapsed, exemplar)
 
 
 class LeanMetricsRecorder:
@@ -367,7 +283,7 @@ def lean_metrics_middleware(get_response: Callable[[HttpRequest], HttpResponse])
         # FoldedSeries.record, inlined: the call would cost more than the writes.
         doubles = file.doubles  # looked up on every write: a file that grows is mapped anew
         doubles[total] += elapsed
-        index = 0  # bucket_index, inlined
+        index = 0  # lean_series.bucket_index, inlined
         while elapsed > bounds[index]:
             index += 1
         doubles[buckets[index]] += 1.0

@@ -3,7 +3,7 @@
 import pytest
 from prometheus_client import Counter, Histogram, values
 
-from request_metrics.lean import FoldedSeries, Series
+from request_metrics.lean_series import FoldedSeries, Series
 from worker_slots.durable import slot_registry, slot_value_class, writes_in_place
 from worker_slots.rollup import LATENCY_BY_VIEW, REQUESTS, REQUESTS_BY_VIEW, RESPONSES_BY_STATUS
 from worker_slots.slots import Slot

@@ -1,0 +1,123 @@
+"""Instructions to find a latency's histogram bucket: lean's walk up from the smallest bound
+(request_metrics/lean_series.bucket_index, inlined in the middleware) against a binary search
+(bisect_left, which lean used before).
+
+./benchmarks/run --bucket-search prints one row per bucket of the baked service's default
+bounds (request_metrics/buckets.py). Each figure is counted by callgrind: two runs of the loop
+below that differ only in their count, the difference divided by the difference in counts,
+less the same for a loop that finds nothing. About two minutes; needs valgrind. With --quick,
+the first and the last bucket only.
+"""
+
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+from bisect import bisect_left
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BUCKETS_MODULE = HERE.parent / "{{cookiecutter.project_slug}}" / "request_metrics" / "buckets.py"
+COUNTS = (1_000, 21_000)
+SEARCHES = ("none", "walk", "bisect")
+
+
+def default_bounds() -> tuple[float, ...]:
+    """The baked service's latency bounds at the default SLO threshold (plain Python: no Jinja in that file)."""
+    spec = importlib.util.spec_from_file_location("buckets", BUCKETS_MODULE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return tuple(module.latency_buckets(module.DEFAULT_BOUNDS[0]))
+
+
+def find(search: str, elapsed: float, count: int) -> None:
+    """The measured loop: each search as the middleware's hot path writes it."""
+    bounds = default_bounds()
+    if search == "walk":
+        for _ in range(count):
+            index = 0
+            while elapsed > bounds[index]:
+                index += 1
+    elif search == "bisect":
+        for _ in range(count):
+            index = bisect_left(bounds, elapsed)
+    else:
+        for _ in range(count):
+            index = 0
+    assert index >= 0
+
+
+def counted(search: str, elapsed: float, count: int) -> int:
+    result = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            "-m",
+            "benchmarks.bucket_search",
+        ]
+        + ["--child", search, repr(elapsed), str(count)],
+        cwd=HERE.parent,
+        env={"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    found = re.search(r"Collected : (\d+)", result.stderr)
+    if result.returncode != 0 or not found:
+        raise RuntimeError(f"callgrind run of {search} failed:\n{result.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def latencies(bounds: tuple[float, ...]) -> list[float]:
+    """One latency inside each bucket: halfway between its bounds (twice the last finite bound for +Inf)."""
+    lower = (0.0, *bounds[:-1])
+    return [(low + high) / 2 if high != float("inf") else low * 2 for low, high in zip(lower, bounds)]
+
+
+def measure(quick: bool = False) -> list[tuple[float, float, int, int]]:
+    """(bucket's bound, a latency in it, walk's instructions, bisect's), per bucket; with ``quick``,
+    for the first and the last bucket only (the suite's check that it runs)."""
+    bounds = default_bounds()
+    buckets = [(bound, elapsed) for bound, elapsed in zip(bounds, latencies(bounds))]
+    if quick:
+        buckets = [buckets[0], buckets[-1]]
+    runs = [(search, elapsed, count) for _, elapsed in buckets for search in SEARCHES for count in COUNTS]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        totals = dict(zip(runs, pool.map(lambda run: counted(*run), runs)))
+
+    def per_search(search: str, elapsed: float) -> float:
+        return (totals[search, elapsed, COUNTS[1]] - totals[search, elapsed, COUNTS[0]]) / (COUNTS[1] - COUNTS[0])
+
+    rows = []
+    for bound, elapsed in buckets:
+        empty = per_search("none", elapsed)
+        rows.append(
+            (bound, elapsed, round(per_search("walk", elapsed) - empty), round(per_search("bisect", elapsed) - empty))
+        )
+    return rows
+
+
+def table(rows: list[tuple[float, float, int, int]]) -> str:
+    lines = ["| bucket (le) | latency | walk (lean) | bisect | walk - bisect |", "|---|---|---|---|---|"]
+    for bound, elapsed, walk, bisect in rows:
+        lines.append(f"| {bound:g} | {elapsed * 1000:g} ms | {walk:,} | {bisect:,} | {walk - bisect:+,} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--child"]:
+        find(argv[1], float(argv[2]), int(argv[3]))
+        return 0
+    if shutil.which("valgrind") is None:
+        print("bucket_search: needs valgrind (Debian package 'valgrind')", file=sys.stderr)
+        return 1
+    print(table(measure(quick="--quick" in argv)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
