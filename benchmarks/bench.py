@@ -41,6 +41,7 @@ from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
+from benchmarks import callgrind
 from tests.support.environment import port_config, production_env
 from tests.support.load import burst
 from tests.support.otlp import OtlpReceiver
@@ -259,18 +260,8 @@ def callgrind_instructions(venv: Path, variant: Variant, workdir: Path, requests
     # run to run, and the same code was counted 33,585 and 43,320 instructions over bare.
     env["PYTHONHASHSEED"] = "0"
     env["BENCH_LAYOUT"] = str(layout)
-    result = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
-        + [str(venv / "bin/python"), str(HERE / "inprocess.py"), str(requests), "1"],
-        cwd=variant.project,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    found = re.search(r"Collected : (\d+)", result.stderr)
-    if result.returncode != 0 or not found:
-        raise RuntimeError(f"callgrind run of {variant.name} failed:\n{result.stderr[-3000:]}")
-    return int(found.group(1))
+    command = [str(venv / "bin/python"), str(HERE / "inprocess.py"), str(requests), "1"]
+    return callgrind.instructions(command, variant.project, env, variant.name)
 
 
 # CPython's attribute cache makes any one process layout's count lucky or unlucky by several

@@ -10,13 +10,13 @@ the first and the last bucket only.
 """
 
 import importlib.util
-import re
 import shutil
-import subprocess
 import sys
 from bisect import bisect_left
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from benchmarks import callgrind
 
 HERE = Path(__file__).resolve().parent
 BUCKETS_MODULE = HERE.parent / "{{cookiecutter.project_slug}}" / "request_metrics" / "buckets.py"
@@ -51,25 +51,8 @@ def find(search: str, elapsed: float, count: int) -> None:
 
 
 def counted(search: str, elapsed: float, count: int) -> int:
-    result = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            "-m",
-            "benchmarks.bucket_search",
-        ]
-        + ["--child", search, repr(elapsed), str(count)],
-        cwd=HERE.parent,
-        env={"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-    )
-    found = re.search(r"Collected : (\d+)", result.stderr)
-    if result.returncode != 0 or not found:
-        raise RuntimeError(f"callgrind run of {search} failed:\n{result.stderr[-2000:]}")
-    return int(found.group(1))
+    command = [sys.executable, "-m", "benchmarks.bucket_search", "--child", search, repr(elapsed), str(count)]
+    return callgrind.instructions(command, HERE.parent, {"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"}, search)
 
 
 def latencies(bounds: tuple[float, ...]) -> list[float]:
