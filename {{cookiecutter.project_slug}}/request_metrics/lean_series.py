@@ -71,8 +71,8 @@ def bucket_index(bounds: tuple[float, ...], elapsed: float) -> int:
     """The first bucket whose bound is at least the latency, found as prometheus_client's
     Histogram.observe finds it: walking up from the smallest bound, which the last (+Inf) ends.
     Against a binary search (``./benchmarks/run --bucket-search``, docs/benchmark.md): with
-    django-prometheus' bounds, cheaper below 50 ms, even at 75 ms, dearer from 100 ms, so what it
-    adds lands on requests whose own time dwarfs it. The Go client walks too, below 35 bounds."""
+    django-prometheus' bounds, cheaper up to 50 ms, about even up to 75 ms, dearer above, so what
+    it adds lands on requests whose own time dwarfs it. The Go client walks too, below 35 bounds."""
     index = 0
     while elapsed > bounds[index]:
         index += 1
