@@ -11,12 +11,11 @@ the first and the last bucket only.
 
 import shutil
 import sys
+import tempfile
 from bisect import bisect_left
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-
-from benchmarks import callgrind
 
 HERE = Path(__file__).resolve().parent
 BUCKETS_MODULE = HERE.parent / "{{cookiecutter.project_slug}}" / "request_metrics" / "buckets.py"
@@ -34,9 +33,8 @@ def default_bounds() -> tuple[float, ...]:
     return tuple(namespace["latency_buckets"](namespace["DEFAULT_BOUNDS"][0]))
 
 
-def find(search: str, elapsed: float, count: int) -> None:
+def find(search: str, elapsed: float, count: int, bounds: tuple[float, ...]) -> None:
     """The measured loop: each search as the middleware's hot path writes it."""
-    bounds = default_bounds()
     if search == "walk":
         for _ in range(count):
             index = 0
@@ -51,9 +49,15 @@ def find(search: str, elapsed: float, count: int) -> None:
     assert index >= 0
 
 
-def counted(search: str, elapsed: float, count: int) -> int:
-    command = [sys.executable, "-m", "benchmarks.bucket_search", "--child", search, repr(elapsed), str(count)]
-    return callgrind.instructions(command, HERE.parent, {"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"}, search)
+def counted(child: Path, bounds: tuple[float, ...], search: str, elapsed: float, count: int) -> int:
+    """Instructions of one child run. The child is a copy of this file alone in a directory of its own,
+    run isolated (-I -S): its start-up then reads the same files in every run, whatever the checkout
+    around it holds at that moment, and cancels out between the two counts."""
+    from benchmarks import callgrind
+
+    command = [sys.executable, "-I", "-S", str(child), "--child", search, repr(elapsed), str(count)]
+    command += [",".join(map(repr, bounds))]
+    return callgrind.instructions(command, child.parent, {"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"}, search)
 
 
 def latencies(bounds: tuple[float, ...]) -> list[float]:
@@ -70,8 +74,11 @@ def measure(quick: bool = False) -> list[tuple[float, float, int, int]]:
     if quick:
         buckets = [buckets[0], buckets[-1]]
     runs = [(search, elapsed, count) for _, elapsed in buckets for search in SEARCHES for count in COUNTS]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        totals = dict(zip(runs, pool.map(lambda run: counted(*run), runs)))
+    with tempfile.TemporaryDirectory(prefix="bucket-search-") as directory:
+        child = Path(directory) / "bucket_search.py"
+        shutil.copyfile(__file__, child)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            totals = dict(zip(runs, pool.map(lambda run: counted(child, bounds, *run), runs)))
 
     def per_search(search: str, elapsed: float) -> float:
         return (totals[search, elapsed, COUNTS[1]] - totals[search, elapsed, COUNTS[0]]) / (COUNTS[1] - COUNTS[0])
@@ -94,7 +101,7 @@ def table(rows: list[tuple[float, float, int, int]]) -> str:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--child"]:
-        find(argv[1], float(argv[2]), int(argv[3]))
+        find(argv[1], float(argv[2]), int(argv[3]), tuple(float(bound) for bound in argv[4].split(",")))
         return 0
     if shutil.which("valgrind") is None:
         print("bucket_search: needs valgrind (Debian package 'valgrind')", file=sys.stderr)
