@@ -15,7 +15,7 @@ from cloudcoil.models.prometheus_operator.v1 import PrometheusRule
 from tests.support import helm
 from tests.support.manifests import dashboard_configmap, one
 from tests.support.prometheus import PROMTOOL
-from tests.support.promql import grafana_query
+from tests.support.promql import grafana_query, is_recorded, ranges
 
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package 'prometheus')")
 
@@ -173,11 +173,50 @@ def test_every_dashboard_query_is_promql_over_series_that_exist(bake):
         promql_parser.parse(as_promql(query))
         for name in re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{", query):
             assert name in recorded | EXPORTED, f"{name} in {query!r} is neither recorded nor exported"
+        # Over a week's range a panel reading raw series reads every target's samples of the week.
+        raw = [name for name, _, _ in ranges(as_promql(query)) if not is_recorded(name)]
+        assert not raw, f"{query!r} reads ranges of the raw series {raw}: read a recorded rate"
 
 
 def test_promql_parser_rejects_what_prometheus_would():
     with pytest.raises(ValueError):
         promql_parser.parse(as_promql('sum(rate(up{job="$job"}[$__rate_interval])'))
+
+
+# Rule shapes whose ranges differ: the default, the longest and shortest periods, one port a pod.
+RULE_SHAPES = {
+    "default": ({}, {}),
+    "period-90-days": ({}, {"slo": {"periodDays": 90}}),
+    "period-7-days-1s-threshold": ({"slo_period_days": "7", "slo_latency_threshold_seconds": "1"}, {}),
+    "aggregated": ({"metrics_mode": "aggregated"}, {}),
+}
+RAW_RANGE_LIMIT = 600  # seconds: what a rule may read of a raw series
+
+
+@pytest.mark.parametrize(("context", "values"), RULE_SHAPES.values(), ids=RULE_SHAPES.keys())
+def test_no_rule_reads_raw_series_over_more_than_ten_minutes(bake, context, values):
+    """Raw series cost targets x samples in the range: only the 5-minute rates read them, and every
+    longer window reads what those record, so no rule's cost grows with a window over raw series."""
+    groups = prometheus_rule(bake(**context), values)["spec"]["groups"]
+    raw_readers = set()
+    for group in groups:
+        for rule in group["rules"]:
+            for name, seconds, in_subquery in ranges(rule["expr"]):
+                where = f"{rule.get('record') or rule.get('alert')} in {group['name']}"
+                if is_recorded(name):
+                    continue
+                assert not in_subquery, f"{where}: a subquery over the raw series {name}"
+                assert seconds <= RAW_RANGE_LIMIT, f"{where}: reads {seconds:.0f} s of the raw series {name}"
+                if name.startswith("django_http_"):
+                    raw_readers.add(group["name"].rpartition("-sli-")[2] if "-sli-" in group["name"] else group["name"])
+    assert raw_readers == {"rates"}, f"only the sli-rates group reads the request series, not {raw_readers}"
+
+
+def test_the_range_check_sees_long_raw_ranges_and_subqueries():
+    """The walker the test above relies on finds what it must refuse."""
+    found = ranges('sum_over_time(rate(x_total{a="b"}[5m])[1h:1m]) / rate(y_total[30d]) + sum_over_time(a:b:c[3d])')
+    assert ("x_total", 300, True) in found and ("y_total", 2592000, False) in found
+    assert ("a:b:c", 259200, False) in found and is_recorded("a:b:c") and not is_recorded("y_total")
 
 
 @pytest.mark.parametrize(
