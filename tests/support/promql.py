@@ -49,7 +49,8 @@ def ranges(expression: str) -> list[tuple[str, float, bool]]:
     def walk(node, in_subquery: bool) -> None:
         if isinstance(node, promql_parser.MatrixSelector):
             vector = node.vector_selector
-            names = [vector.name] if vector.name else [m.value for m in vector.matchers.matchers if m.name == "__name__"]
+            by_name = [m.value for m in vector.matchers.matchers if m.name == "__name__"]
+            names = [vector.name] if vector.name else by_name
             seconds = node.range.total_seconds()
             found.extend((name, seconds, in_subquery) for alternatives in names for name in alternatives.split("|"))
             return
