@@ -133,38 +133,47 @@ def test_the_drill_ceiling_agrees_in_the_service_and_the_schema():
     assert ratio["maximum"] == service["MAX_DRILL_RATIO"]
 
 
-def test_the_reports_sli_promql_is_the_charts(bake, baked_venv):
-    """error_budget/queries.py writes the SLIs the chart's _slo.tpl writes, character for character."""
+def test_the_reports_raw_promql_is_the_charts(bake, baked_venv):
+    """error_budget/queries.py's raw form writes what the chart's raw group records by release, character
+    for character; the recorded form reads the records the chart writes."""
     import subprocess
 
     project = bake()
     rule = one(helm.render(project / "chart", {}, release="svc", namespace="ns"), "PrometheusRule")
     job = "svc-" + project.name.replace("_", "-")  # the release's full name
-    ratios = {
-        r["labels"]["slo"]: r["expr"]
-        for group in rule["spec"]["groups"]
-        for r in group["rules"]
-        if r.get("record") == "slo:sli_error:ratio_rate5m"
-    }
+    rules = [r for group in rule["spec"]["groups"] for r in group["rules"]]
+    by_version = {r["labels"]["slo"]: r["expr"] for r in rules if r.get("record") == "slo:sli_errors_by_version:rate5m"}
     code = "\n".join(
         [
-            "from error_budget.queries import failed, requests",
+            "from error_budget.queries import Raw, Recorded",
             f'sel = \'namespace="ns", job="{job}"\'',
             "for slo in ('availability', 'latency'):",
-            "    by = 'namespace, job'",
-            "    ratio = failed(slo, sel, '5m', by, 0.3) + ' / ' + requests(slo, sel, '5m', by)",
-            "    print(repr(ratio))",
+            f"    print(repr(Raw(sel, 0.3).errors_by_version(slo, '5m', 'rate', '10m', '{project.name}_build_info')))",
+            "recorded = Recorded(sel)",
+            "print(repr(' '.join([recorded.failed('latency', '1d'), recorded.failed_by('version', 'latency', '1d'),"
+            " recorded.failed_by('view', 'latency', '1d'), recorded.requests('latency', '1d'),"
+            " recorded.evaluations('1d')])))",
         ]
     )
     result = subprocess.run([baked_venv / "bin/python", "-c", code], cwd=project, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    availability, latency = (ast.literal_eval(line) for line in result.stdout.splitlines())
+    availability, latency, recorded = (ast.literal_eval(line) for line in result.stdout.splitlines())
 
     def same(text: str) -> str:
         return re.sub(r"\s+", " ", text).strip()
 
-    assert same(availability) == same(ratios["availability"])
-    assert same(latency) == same(ratios["latency"])
+    assert same(availability) == same(by_version["availability"])
+    assert same(latency) == same(by_version["latency"])
+    written = {r.get("record") for r in rules}
+    read = set(re.findall(r"(slo:[a-z_]+:[a-z0-9_]+)\{", recorded))
+    assert read == {
+        "slo:sli_errors:rate5m",
+        "slo:sli_errors_by_version:rate5m",
+        "slo:sli_errors_by_view:rate5m",
+        "slo:sli_requests:rate5m",
+        "slo:evaluation:timestamp_seconds",
+    }
+    assert read <= written
 
 
 def module_tuple(path, name: str) -> tuple:

@@ -77,6 +77,41 @@ class History:
             found.setdefault("ALERTS", []).append((labels, [(t, 1) for t in times]))
         return found
 
+    def records(self) -> dict[str, list[tuple[str, list[tuple[float, float]]]]]:
+        """The chart's 5-minute SLO records of this history, as its raw group would write them if it ran every
+        COARSE_STEP seconds (each pod's rate is constant): per service, per view and per version, and the
+        evaluations' timestamps."""
+        service = f'namespace="{self.namespace}", job="{self.job}"'
+        start = min(pod.start for pod in self.pods) + COARSE_STEP
+        end = max(pod.end for pod in self.pods)
+        times = [start + i * COARSE_STEP for i in range(int((end - start) // COARSE_STEP) + 1)]
+        found: dict[str, list] = {}
+
+        def add(name: str, labels: str, rate) -> None:
+            found.setdefault(name, []).append((labels, [(t, rate(t)) for t in times]))
+
+        def serving(t: float, version: str | None = None) -> list[Pod]:
+            return [p for p in self.pods if p.start < t <= p.end and version in (None, p.version)]
+
+        def requests(t: float) -> float:
+            return sum(p.per_step for p in serving(t)) / STEP
+
+        def failed(t: float, version: str | None = None) -> float:
+            return sum(p.per_step * p.failing for p in serving(t, version)) / STEP
+
+        add("slo:sli_requests:rate5m", f'{service}, slo="availability"', requests)
+        add("slo:sli_requests:rate5m", f'{service}, slo="latency"', requests)
+        add("slo:sli_errors:rate5m", f'{service}, slo="availability"', failed)
+        add("slo:sli_errors:rate5m", f'{service}, slo="latency"', lambda t: 0.0)
+        for view, rate in (("index", lambda t: 0.0), ("orders", failed)):
+            add("slo:sli_errors_by_view:rate5m", f'{service}, slo="availability", view="{view}"', rate)
+        for version in sorted({pod.version for pod in self.pods}):
+            for slo in ("availability", "latency"):
+                rate = (lambda t, v=version: failed(t, v)) if slo == "availability" else (lambda t: 0.0)
+                add("slo:sli_errors_by_version:rate5m", f'{service}, slo="{slo}", version="{version}"', rate)
+        found["slo:evaluation:timestamp_seconds"] = [(service, [(t, t) for t in times])]
+        return found
+
     def increase(self, name: str, matches: str, start: float, end: float) -> float:
         """What the counters ``name`` whose labels contain ``matches`` rose by between ``start`` and ``end``,
         summed: the hand-computed figure (every sample inside the window, no extrapolation)."""
@@ -88,10 +123,12 @@ class History:
         return total
 
 
-def write_blocks(histories: list[History], package: str, tsdb: Path) -> None:
+def write_blocks(histories: list[History], package: str, tsdb: Path, records: bool = False) -> None:
+    """The histories' raw series (and with ``records`` their 5-minute SLO records) as TSDB blocks."""
     merged: dict[str, list] = {}
     for history in histories:
-        for name, series in history.series(package).items():
+        found = {**history.series(package), **(history.records() if records else {})}
+        for name, series in found.items():
             merged.setdefault(name, []).extend(series)
     lines = []
     for name, series in merged.items():

@@ -67,8 +67,10 @@ class Prometheus(Process):
         alertmanager_port: int | None = None,
         retention: str = "15d",
         features: tuple[str, ...] = (),
+        max_samples: int | None = None,
     ) -> None:
         self.port = free_block(1)[0]
+        self.workdir = workdir
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": evaluation},
             "rule_files": [str(path) for path in rule_files],
@@ -87,6 +89,7 @@ class Prometheus(Process):
             f"--web.listen-address=127.0.0.1:{self.port}",
             "--log.level=warn",
             *(f"--enable-feature={feature}" for feature in features),
+            *([f"--query.max-samples={max_samples}"] if max_samples else []),
         ]
         super().__init__(argv, workdir, {"PATH": "/usr/bin:/bin"}, workdir / "prometheus.log")
         self.wait_http_ready(f"http://127.0.0.1:{self.port}/-/ready", timeout=60)

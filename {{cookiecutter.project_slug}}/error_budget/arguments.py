@@ -8,7 +8,7 @@ from django.core.management.base import CommandParser
 
 from error_budget.budget import Service
 from error_budget.prometheus import Prometheus, check_url
-from error_budget.service import DEFAULT_JOB
+from error_budget.service import DEFAULT_JOB, PERIOD_DAYS
 
 # Prometheus could not say: unreachable, not a Prometheus, refusing the query, or no data.
 UNUSABLE = 2
@@ -23,3 +23,14 @@ def add_service_arguments(parser: CommandParser) -> None:
 def service_and_prometheus(options: dict[str, Any]) -> tuple[Service, Prometheus]:
     """The service's selectors and its Prometheus; a malformed URL raises PrometheusUnusable."""
     return Service(options["job"], options["namespace"]), Prometheus(check_url(options["prometheus_url"]))
+
+
+def add_period_arguments(parser: CommandParser) -> None:
+    """The SLO period, and which series to read it from."""
+    parser.add_argument("--period-days", type=int, default=PERIOD_DAYS, help="the SLO period (slo.periodDays)")
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="read every target's raw request series instead of the chart's 5-minute records: for a history"
+        " older than the records; its cost grows with targets and the period",
+    )

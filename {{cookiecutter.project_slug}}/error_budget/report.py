@@ -1,9 +1,11 @@
 """The period's SLO report: attainment, budget spent, who spent it, incidents, and a burn-down.
 
 Every figure comes from one Prometheus at one moment (``end``, any time in its
-history): the raw request series for counts and the spend by release and view
-(the SLIs as ``queries.py`` writes them, as the chart's rules do), the chart's
-``slo:objective:ratio`` for the objectives, and ``ALERTS`` for incidents.
+history): by default the chart's 5-minute records summed over the period
+(``queries.Recorded``), with ``raw`` every target's request counters
+(``queries.Raw``); the chart's ``slo:objective:ratio`` for the objectives, and
+``ALERTS`` for incidents. The report says which it read, and how much of the
+period the records cover.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from error_budget.budget import Service, by_slo
+from error_budget.budget import Service, by_slo, evaluations
 from error_budget.prometheus import Prometheus, PrometheusUnusable
-from error_budget.queries import failed, requests, spent_by_version
+from error_budget.queries import Raw, Recorded, range_of
 from worker_slots.build_info import NAME as BUILD_INFO
 
 BURNDOWN_POINTS = 60
@@ -78,56 +80,150 @@ def _incidents(prometheus: Prometheus, service: Service, slo: str, window: str, 
     return sorted(found, key=lambda incident: incident.start)
 
 
-def _burndown(
-    prometheus: Prometheus, report: SloReport, service: Service, threshold: float, start: float, end: float
-) -> list[tuple[float, float]]:
+@dataclass(frozen=True)
+class Coverage:
+    """The records' evaluations in the period: their interval, and how much of the period they span."""
+
+    evaluations: int
+    first: float
+    last: float
+
+    @property
+    def interval(self) -> float:
+        return (self.last - self.first) / (self.evaluations - 1) if self.evaluations > 1 else 0.0
+
+    @property
+    def seconds(self) -> float:
+        return self.evaluations * self.interval
+
+
+class RecordedFigures:
+    """Counts from the chart's 5-minute records: each summed rate times the evaluation interval."""
+
+    source = "recorded"
+
+    def __init__(self, prometheus: Prometheus, service: Service, window: str, end: float) -> None:
+        self.prometheus, self.queries, self.window, self.end = prometheus, Recorded(service.matchers()), window, end
+        found = evaluations(prometheus, self.queries, window, end)
+        if not found.get("count"):
+            raise PrometheusUnusable(
+                f"Prometheus at {prometheus.url} holds no SLO records for {service.selector()} in the period:"
+                " are the chart's rules loaded there? (--raw reads the raw request series instead)"
+            )
+        self.coverage = Coverage(int(found["count"]), found["first"], found["last"])
+
+    def _count(self, expression: str) -> float:
+        return _value(self.prometheus.query(expression, self.end)) * self.coverage.interval
+
+    def counts(self, slo: str) -> tuple[float, float]:
+        return self._count(self.queries.requests(slo, self.window)), self._count(self.queries.failed(slo, self.window))
+
+    def failed_by(self, label: str, slo: str) -> list[tuple[str, float]]:
+        results = self.prometheus.query(self.queries.failed_by(label, slo, self.window), self.end)
+        return [(r["metric"].get(label, "?"), float(r["value"][1]) * self.coverage.interval) for r in results]
+
+    def failed_per_step(self, slo: str, start: float, step: float) -> list[tuple[float, float]]:
+        per_step = self.queries.failed(slo, range_of(int(step)))
+        series = self.prometheus.query_range(per_step, start + step, self.end, step)[:1]
+        return [(float(t), float(v) * self.coverage.interval) for s in series for t, v in s["values"]]
+
+
+class RawFigures:
+    """Counts from every target's raw request counters: increases over the period."""
+
+    source = "raw"
+    coverage = None
+
+    def __init__(self, prometheus: Prometheus, service: Service, window: str, end: float, threshold: float) -> None:
+        self.prometheus, self.queries, self.window, self.end = prometheus, Raw(service.matchers(), threshold), window, end
+
+    def counts(self, slo: str) -> tuple[float, float]:
+        total = _value(self.prometheus.query(self.queries.requests(slo, self.window), self.end))
+        return total, _value(self.prometheus.query(self.queries.failed(slo, self.window), self.end))
+
+    def failed_by(self, label: str, slo: str) -> list[tuple[str, float]]:
+        if label == "version":
+            expression = self.queries.errors_by_version(slo, self.window, "increase", self.window, BUILD_INFO)
+        else:
+            expression = self.queries.failed(slo, self.window, f"namespace, job, {label}")
+        results = self.prometheus.query(expression, self.end)
+        return [(r["metric"].get(label, "?"), float(r["value"][1])) for r in results]
+
+    def failed_per_step(self, slo: str, start: float, step: float) -> list[tuple[float, float]]:
+        per_step = self.queries.failed(slo, f"{int(step)}s")
+        series = self.prometheus.query_range(per_step, start + step, self.end, step)[:1]
+        return [(float(t), float(v)) for s in series for t, v in s["values"]]
+
+
+Figures = RecordedFigures | RawFigures
+
+
+def _burndown(figures: Figures, report: SloReport, start: float, end: float) -> list[tuple[float, float]]:
     step = (end - start) / BURNDOWN_POINTS
-    window = f"{int(step)}s"
-    per_step = failed(report.slo, service.matchers(), window, "namespace, job", threshold, "increase")
     allowed = (1 - report.objective) * report.requests
     points = [(start, 1.0)]
     spent = 0.0
-    for series in prometheus.query_range(per_step, start + step, end, step)[:1]:
-        for t, value in series["values"]:
-            spent += float(value)
-            points.append((float(t), 1 - spent / allowed if allowed else 1.0))
+    for t, failed in figures.failed_per_step(report.slo, start, step):
+        spent += failed
+        points.append((t, 1 - spent / allowed if allowed else 1.0))
     return points
 
 
-def build(prometheus: Prometheus, service: Service, period_days: int, threshold: float, end: float) -> list[SloReport]:
-    """One report per SLO for the ``period_days`` before ``end`` (a Unix time)."""
-    window = f"{period_days}d"
+def _top(spent: list[tuple[str, float]], allowed: float, keep_zero: bool) -> list[tuple[str, float]]:
+    shares = ((name, failed / allowed if allowed else 0.0) for name, failed in spent)
+    return sorted((share for share in shares if keep_zero or share[1] > 0), key=lambda x: -x[1])[:TOP]
+
+
+def build(
+    prometheus: Prometheus, service: Service, period_days: int, threshold: float, end: float, raw: bool = False
+) -> tuple[list[SloReport], Figures]:
+    """One report per SLO for the ``period_days`` before ``end`` (a Unix time), and where the figures came from."""
     start = end - period_days * 86400
-    selector = service.matchers()
     objectives = by_slo(prometheus, "slo:objective:ratio", service)
+    figures: Figures
+    if raw:
+        figures = RawFigures(prometheus, service, f"{period_days}d", end, threshold)
+    else:
+        figures = RecordedFigures(prometheus, service, range_of(period_days * 86400), end)
     reports = []
     for slo, objective in sorted(objectives.items()):
-        total = _value(prometheus.query(requests(slo, selector, window, "namespace, job", "increase"), end))
+        total, bad = figures.counts(slo)
         if not total:
             raise PrometheusUnusable(
-                f"Prometheus at {prometheus.url} holds no requests for {service.selector()} in the {window} before"
-                f" {datetime.fromtimestamp(end, UTC):%Y-%m-%d %H:%M} UTC"
+                f"Prometheus at {prometheus.url} holds no requests for {service.selector()} in the {period_days}d"
+                f" before {datetime.fromtimestamp(end, UTC):%Y-%m-%d %H:%M} UTC"
             )
-        bad = _value(prometheus.query(failed(slo, selector, window, "namespace, job", threshold, "increase"), end))
         report = SloReport(slo, objective, total, bad)
         allowed = (1 - objective) * total
-        by_version = spent_by_version(slo, selector, window, threshold, objective, BUILD_INFO)
-        spent = prometheus.query(by_version, end)
-        report.releases = sorted(
-            ((r["metric"].get("version", "?"), float(r["value"][1])) for r in spent), key=lambda x: -x[1]
-        )[:TOP]
-        by_view = prometheus.query(failed(slo, selector, window, "view", threshold, "increase"), end)
-        spent_by_view = ((r["metric"].get("view", "?"), float(r["value"][1]) / allowed) for r in by_view)
-        report.views = sorted((spent for spent in spent_by_view if spent[1] > 0), key=lambda x: -x[1])[:TOP]
-        report.incidents = _incidents(prometheus, service, slo, window, end)
-        report.burndown = _burndown(prometheus, report, service, threshold, start, end)
+        report.releases = _top(figures.failed_by("version", slo), allowed, keep_zero=True)
+        report.views = _top(figures.failed_by("view", slo), allowed, keep_zero=False)
+        report.incidents = _incidents(prometheus, service, slo, f"{period_days}d", end)
+        report.burndown = _burndown(figures, report, start, end)
         reports.append(report)
-    return reports
+    return reports, figures
 
 
-def as_json(reports: list[SloReport], period_days: int, end: float) -> dict[str, Any]:
+def source_note(figures: Figures, period_days: int, end: float) -> str:
+    """Which series the figures came from, and, for the records, whether they span the whole period."""
+    if figures.coverage is None:
+        return "Figures from every target's raw request counters (--raw)."
+    note = "Figures from the chart's 5-minute SLO records (slo:sli_*:rate5m)."
+    covered = figures.coverage.seconds / 86400
+    if covered < period_days * 0.99:
+        note += (
+            f" The records cover only the last {covered:.1f} of the {period_days} days (since"
+            f" {_when(figures.coverage.first)} UTC): every figure is over those days. --raw reads the raw request"
+            " series, where they are older than the records."
+        )
+    return note
+
+
+def as_json(reports: list[SloReport], period_days: int, end: float, figures: Figures) -> dict[str, Any]:
     return {
         "period_days": period_days,
+        "source": figures.source,
+        "covered_days": figures.coverage.seconds / 86400 if figures.coverage else float(period_days),
+        "note": source_note(figures, period_days, end),
         "end": datetime.fromtimestamp(end, UTC).isoformat(),
         "slos": [
             {
@@ -146,12 +242,12 @@ def _when(t: float) -> str:
 
 
 def as_markdown(
-    reports: list[SloReport], service: Service, period_days: int, end: float, charts: dict[str, str]
+    reports: list[SloReport], service: Service, period_days: int, end: float, charts: dict[str, str], figures: Figures
 ) -> str:
     lines = [
         f"# SLO report: {service.describe()}",
         "",
-        f"The {period_days} days to {_when(end)} UTC.",
+        f"The {period_days} days to {_when(end)} UTC. {source_note(figures, period_days, end)}",
         "",
         "| SLO | objective | attained | requests | failed | budget spent |",
         "|---|---|---|---|---|---|",

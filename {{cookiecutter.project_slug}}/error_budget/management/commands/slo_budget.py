@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from error_budget.arguments import UNUSABLE, add_service_arguments, service_and_prometheus
+from error_budget.arguments import UNUSABLE, add_period_arguments, add_service_arguments, service_and_prometheus
 from error_budget.budget import budgets_now
 from error_budget.prometheus import PrometheusUnusable
 
@@ -23,11 +23,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_service_arguments(parser)
+        add_period_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             service, prometheus = service_and_prometheus(options)
-            budgets = budgets_now(prometheus, service)
+            budgets, note = budgets_now(prometheus, service, options["period_days"], options["raw"])
         except PrometheusUnusable as error:
             raise CommandError(str(error), returncode=UNUSABLE) from None
         self.stdout.write(f"{'SLO':<14}{'objective':>10}{'budget left':>13}{'burn 1h':>9}{'burn 6h':>9}  decision")
@@ -36,6 +37,7 @@ class Command(BaseCommand):
                 f"{budget.slo:<14}{budget.objective * 100:>9.3g}%{budget.remaining * 100:>12.1f}%"
                 f"{budget.burn_rate_1h:>9.2f}{budget.burn_rate_6h:>9.2f}  {budget.decision.text}"
             )
+        self.stdout.write(note)
         frozen = [budget.slo for budget in budgets if budget.decision.frozen]
         if frozen:
             self.stdout.write(f"Feature releases are frozen by the error budget policy ({', '.join(frozen)}).")

@@ -10,11 +10,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from error_budget.arguments import UNUSABLE, add_service_arguments, service_and_prometheus
+from error_budget.arguments import UNUSABLE, add_period_arguments, add_service_arguments, service_and_prometheus
 from error_budget.burndown import svg
 from error_budget.prometheus import PrometheusUnusable
 from error_budget.report import as_json, as_markdown, build
-from error_budget.service import PERIOD_DAYS
 
 
 class Command(BaseCommand):
@@ -22,16 +21,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_service_arguments(parser)
-        parser.add_argument("--period-days", type=int, default=PERIOD_DAYS, help="the SLO period (slo.periodDays)")
         parser.add_argument("--end", type=float, default=None, help="the period's end, a Unix time (default: now)")
         parser.add_argument("--output", type=Path, default=Path("slo-report"), help="directory to write into")
         parser.add_argument("--json", action="store_true", help="also write slo-report.json")
+        add_period_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         end = options["end"] if options["end"] is not None else time.time()
         try:
             service, prometheus = service_and_prometheus(options)
-            reports = build(prometheus, service, options["period_days"], settings.SLO_LATENCY_THRESHOLD_SECONDS, end)
+            threshold = settings.SLO_LATENCY_THRESHOLD_SECONDS
+            reports, figures = build(prometheus, service, options["period_days"], threshold, end, options["raw"])
         except PrometheusUnusable as error:
             raise CommandError(str(error), returncode=UNUSABLE) from None
         output: Path = options["output"]
@@ -40,7 +40,7 @@ class Command(BaseCommand):
         for report in reports:
             charts[report.slo] = f"burndown-{report.slo}.svg"
             (output / charts[report.slo]).write_text(svg(f"{report.slo} error budget remaining", report.burndown))
-        (output / "slo-report.md").write_text(as_markdown(reports, service, options["period_days"], end, charts))
+        (output / "slo-report.md").write_text(as_markdown(reports, service, options["period_days"], end, charts, figures))
         if options["json"]:
-            (output / "slo-report.json").write_text(json.dumps(as_json(reports, options["period_days"], end), indent=2))
+            (output / "slo-report.json").write_text(json.dumps(as_json(reports, options["period_days"], end, figures), indent=2))
         self.stdout.write(f"Wrote {output / 'slo-report.md'}")
