@@ -90,17 +90,16 @@ def history(namespace: str, job: str, targets: int, hours: float) -> tuple[str, 
 
 
 def rendered_rules(project: Path, release: str, namespace: str) -> tuple[str, str, str, str]:
-    """The job label the chart's rules select, its availability SLI over the period (the expression
-    with the window left as {window}), and its 5-minute errors and requests, split out of the
-    5-minute ratio rule."""
+    """The job label the chart's rules select, the raw form of its availability SLI over the period
+    (the window left as {window}), and the raw 5-minute errors and requests, written from the chart's
+    own record of the service's responses (its selector and its 5-minute rate)."""
     docs = helm.render(project / "chart", {}, release=release, namespace=namespace)
     rules = [rule for group in one(docs, "PrometheusRule")["spec"]["groups"] for rule in group["rules"]]
-    five = next(
-        r for r in rules if r.get("record") == "slo:sli_error:ratio_rate5m" and r["labels"]["slo"] == "availability"
-    )
-    errors, requests = five["expr"].strip().split("\n/\n")
+    responses = next(r for r in rules if r.get("record") == "namespace_job_view_status:django_http_responses:rate5m")
+    requests = responses["expr"].replace("sum by (namespace, job, view, status)", "sum by (namespace, job)")
+    errors = requests.replace("}[5m]", ', status=~"5.."}[5m]')
     job = one(docs, "Service")["metadata"]["name"]
-    return job, five["expr"].replace("[5m]", "[{window}]"), errors, requests
+    return job, f"{errors}\n/\n{requests}".replace("[5m]", "[{window}]"), errors, requests
 
 
 def query_stats(prometheus: Prometheus, expr: str, at: float) -> tuple[float, float, int]:
