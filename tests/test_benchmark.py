@@ -115,7 +115,7 @@ def test_fleet_benchmark_scrapes_every_target_and_times_every_rule_group(backgro
         assert result["targets_up"] == result["targets"]
         assert result["active_series"] >= result["targets"] * result["series_per_target"]
         assert result["samples_per_second"] > 0 and result["rss_mib"] > 0
-        assert {group.rsplit("-", 1)[-1] for group in result["rule_group_ms"]} >= {"slo", "budget", "django"}
+        assert {group.rsplit("-", 1)[-1] for group in result["rule_group_ms"]} >= {"rates", "slo", "budget", "django"}
     assert modes["per_worker"]["targets"] == 2 * modes["aggregated"]["targets"]
     candidates = report["period"]["candidates"]
     raw = next(value for name, value in candidates.items() if name.startswith("raw"))
