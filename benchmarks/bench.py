@@ -589,6 +589,8 @@ def main() -> int:
             print(fleet.plot(report))
             print()
             print(fleet.period_table(report))
+            print()
+            print(fleet.budget_table(report))
             print(f"\nJSON: {output}")
             return 0
         if args.connections:

@@ -26,10 +26,12 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -37,7 +39,7 @@ from pathlib import Path
 import yaml
 from cookiecutter.main import cookiecutter
 
-from benchmarks import period
+from benchmarks import period, raw_rules, recorded_history
 from tests.support import helm
 from tests.support.deployment import FAULTS_SETTINGS
 from tests.support.environment import port_config, production_env
@@ -92,13 +94,13 @@ class Timing:
 
 FULL_TIMING = Timing("15s", "30s", 45, 90)
 QUICK_TIMING = Timing("1s", "1s", 2, 3)
+# The recorded history every fleet's Prometheus starts with, and the periods the budget is measured over.
+FULL_HISTORY_DAYS, QUICK_HISTORY_DAYS = 90, 2
+BUDGET_PERIODS = (7, 30, 90)
 
 FULL_SHAPES = (
     *(Shape("lean", "per_worker", pods, 16) for pods in (10, 50, 100)),
-    *(Shape("lean", "per_worker", 100, workers) for workers in (4, 8)),
-    *(Shape("lean", "aggregated", pods, 16) for pods in (10, 50, 100)),
-    Shape("full", "per_worker", 100, 16),
-    Shape("full", "aggregated", 100, 16),
+    Shape("lean", "aggregated", 100, 16),
 )
 QUICK_SHAPES = (Shape("lean", "per_worker", 2, 2), Shape("lean", "aggregated", 2, 2))
 
@@ -156,6 +158,10 @@ def capture(project: Path, venv: Path, workdir: Path, mode: str, rounds: int = 4
     return max(texts, key=len)  # the worker that served the most kinds of request
 
 
+def chart_period_interval(timing: Timing) -> str:
+    return "1m" if timing.rule_interval == "30s" else "1s"
+
+
 def chart_scrape_jobs(project: Path, shape: Shape, first_port: int, timing: Timing) -> tuple[list[dict], dict]:
     """The scrape jobs prometheus-operator makes of the chart's ServiceMonitor for ``shape``'s pods,
     pod ``p``'s targets on ports ``first_port + p * ports_per_pod ...``, and the PrometheusRule spec."""
@@ -166,10 +172,7 @@ def chart_scrape_jobs(project: Path, shape: Shape, first_port: int, timing: Timi
             "scrapeTimeout": "10s" if timing.scrape_interval == "15s" else "1s",
         },
         # The period group every minute instead of every 5: its cost per evaluation is what is measured.
-        "prometheusRule": {
-            "interval": timing.rule_interval,
-            "periodInterval": "1m" if timing.rule_interval == "30s" else "1s",
-        },
+        "prometheusRule": {"interval": timing.rule_interval, "periodInterval": chart_period_interval(timing)},
     }
     docs = helm.render(project / "chart", values, release=RELEASE, namespace=NAMESPACE)
     # The operator's jobs and target labels for each pod, as the end-to-end tests scrape one pod; here
@@ -223,11 +226,31 @@ def rule_group_seconds(metrics: dict[str, float]) -> dict[str, float]:
     return groups
 
 
-def measure(shape: Shape, exposition: Path, project: Path, workdir: Path, timing: Timing) -> dict:
+def samples_read(prometheus: Prometheus, spec: dict) -> dict[str, int]:
+    """Each group's samples read by one evaluation: its rules' expressions queried at one moment, with
+    Prometheus' own query statistics (samples are the figure that does not move with the machine)."""
+    at = time.time()
+    found = {}
+    for group in spec["groups"]:
+        total = 0
+        for rule in group["rules"]:
+            params = urllib.parse.urlencode({"query": rule["expr"], "time": f"{at:.3f}", "stats": "all"})
+            address = f"http://127.0.0.1:{prometheus.port}/api/v1/query?{params}"
+            with urllib.request.urlopen(address, timeout=600) as response:  # loopback only
+                total += json.load(response)["data"]["stats"]["samples"]["totalQueryableSamples"]
+        found[group["name"]] = total
+    return found
+
+
+def measure(shape: Shape, exposition: Path, project: Path, workdir: Path, timing: Timing, records: Path) -> dict:
     workdir.mkdir(parents=True)
     ports = free_block(shape.targets)
     jobs, rules = chart_scrape_jobs(project, shape, ports[0], timing)
+    # The raw rules beside the chart's, on the same targets and the same Prometheus.
+    objectives = {"availability": 0.999, "latency": 0.99}
+    rules["groups"] += raw_rules.groups(rules, timing.rule_interval, chart_period_interval(timing), "30d", objectives)
     (workdir / "rules.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
+    shutil.copytree(records, workdir / "tsdb")
     targets = subprocess.Popen(
         [sys.executable, str(HERE / "fleet_targets.py"), str(exposition), str(ports[0]), str(shape.targets)],
         stdout=subprocess.PIPE,
@@ -268,6 +291,7 @@ def measure(shape: Shape, exposition: Path, project: Path, workdir: Path, timing
             if len(scrape_seconds) > 1
             else None,
             "rule_group_ms": {group: 1000 * max(values) for group, values in sorted(groups.items())},
+            "rule_group_samples": samples_read(prometheus, rules),
         }
     finally:
         if prometheus is not None:
@@ -303,6 +327,9 @@ def run(workdir: Path, quick: bool) -> dict:
             path = expositions[profile, mode] = workdir / f"exposition-{profile}-{mode}.txt"
             path.write_text(text)
     sli_series = {key: sli_series_per_target(path.read_text()) for key, path in expositions.items()}
+    days = QUICK_HISTORY_DAYS if quick else FULL_HISTORY_DAYS
+    progress(f"writing {days} days of the chart's per-service SLO records")
+    records = prepare_records(workdir / "records", projects["lean"], days, timing)
     results = []
     for number, shape in enumerate(shapes, 1):
         progress(f"fleet {number}/{len(shapes)}: {shape.label} ({shape.targets} targets)")
@@ -313,15 +340,73 @@ def run(workdir: Path, quick: bool) -> dict:
                 projects[shape.profile],
                 workdir / f"fleet-{number}",
                 timing,
+                records,
             )
         )
+    progress("the budget's cost by period, on the same records")
+    budget = budget_by_period(projects["lean"], records, workdir / "budget", (7, 30) if quick else BUDGET_PERIODS)
     progress("the period's SLI: raw rate over the period against recorded 5-minute rates")
     period_result = period.measure(
         projects["lean"], workdir / "period", RELEASE, NAMESPACE, 2 if quick else 32, 1 if quick else 6, progress
     )
     for fleet in results:
         fleet["sli_series_per_target"] = sli_series[fleet["profile"], fleet["mode"]]
-    return {"timing": asdict(timing), "fleets": results, "period": period_result}
+    return {
+        "timing": asdict(timing),
+        "fleets": results,
+        "period": period_result,
+        "budget": budget,
+        "history_days": days,
+    }
+
+
+def prepare_records(workdir: Path, project: Path, days: int, timing: Timing) -> Path:
+    """``days`` of the service's records every rule interval, ending an hour ago, compacted by a
+    Prometheus started on them once (as a month-old Prometheus holds them), in ``workdir / "tsdb"``."""
+    docs = helm.render(project / "chart", {}, release=RELEASE, namespace=NAMESPACE)
+    job = one(docs, "Service")["metadata"]["name"]
+    interval = 30 if timing.rule_interval == "30s" else 60
+    end = (time.time() // 3600) * 3600 - 3600
+    written = recorded_history.write(workdir / "tsdb", NAMESPACE, job, days, interval, end, progress)
+    progress(f"  {written:,} samples; letting Prometheus compact them")
+    prometheus = Prometheus(workdir, [], retention="400d")
+    try:
+        blocks = lambda: len([d for d in (workdir / "tsdb").iterdir() if d.is_dir() and len(d.name) == 26])  # noqa: E731
+        before = blocks()
+        wait_until(lambda: blocks() < max(2, before // 4), timeout=300, interval=2)
+        progress(f"  {before} blocks compacted to {blocks()}")
+    finally:
+        prometheus.stop()
+    shutil.rmtree(workdir / "tsdb" / "wal", ignore_errors=True)
+    return workdir / "tsdb"
+
+
+def budget_by_period(project: Path, records: Path, workdir: Path, periods: tuple[int, ...]) -> list[dict]:
+    """The chart's budget group for each period, evaluated on the recorded history: samples read and
+    the median of seven evaluations' time, at the history's end."""
+    workdir.mkdir(parents=True)
+    shutil.copytree(records, workdir / "tsdb")
+    prometheus = Prometheus(workdir, [], retention="400d")
+    found = []
+    try:
+        at = max(
+            float(r["value"][1])
+            for r in prometheus.query(f'max_over_time(slo:evaluation:timestamp_seconds{{namespace="{NAMESPACE}"}}[2h])')
+        )
+        for days in periods:
+            docs = helm.render(project / "chart", {"slo": {"periodDays": days}}, release=RELEASE, namespace=NAMESPACE)
+            (group,) = [g for g in one(docs, "PrometheusRule")["spec"]["groups"] if g["name"].endswith("-slo-budget")]
+            samples, seconds = 0, 0.0
+            for rule in group["rules"]:
+                if "record" not in rule:
+                    continue
+                _, median, read = period.query_stats(prometheus, rule["expr"], at)
+                samples, seconds = samples + read, seconds + median
+            found.append({"period_days": days, "samples_read": samples, "eval_ms": 1000 * seconds})
+            progress(f"  {days} days: {samples:,} samples, {1000 * seconds:.1f} ms")
+    finally:
+        prometheus.stop()
+    return found
 
 
 def sli_series_per_target(exposition: str) -> int:
@@ -387,8 +472,10 @@ def period_table(report: dict) -> str:
 
 
 def table(report: dict) -> str:
+    """Per fleet: what Prometheus holds and spends, and each rule group's longest evaluation and samples read."""
     groups = sorted({group for fleet in report["fleets"] for group in fleet["rule_group_ms"]})
-    prefix = os.path.commonprefix(groups).rsplit("-", 1)[0] + "-" if len(groups) > 1 else ""
+    chart = [group for group in groups if not group.startswith("raw-")]
+    prefix = os.path.commonprefix(chart).rsplit("-", 1)[0] + "-" if len(chart) > 1 else ""
     header = [
         "profile",
         "mode",
@@ -401,10 +488,11 @@ def table(report: dict) -> str:
         "RSS MiB",
         "CPU cores",
         "scrape p99 ms",
-        *(f"{group.removeprefix(prefix)} ms" for group in groups),
+        *(f"{group.removeprefix(prefix)} ms / samples" for group in groups),
     ]
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for fleet in report["fleets"]:
+        samples = fleet.get("rule_group_samples", {})
         cells = [
             fleet["profile"],
             fleet["mode"],
@@ -417,10 +505,22 @@ def table(report: dict) -> str:
             f"{fleet['rss_mib']:,.0f}",
             f"{fleet['cpu_cores']:.2f}",
             "-" if fleet["scrape_p99_ms"] is None else f"{fleet['scrape_p99_ms']:.1f}",
-            *(f"{fleet['rule_group_ms'].get(group, 0):.1f}" for group in groups),
+            *(f"{fleet['rule_group_ms'].get(group, 0):.1f} / {samples.get(group, 0):,}" for group in groups),
         ]
         rows.append("| " + " | ".join(str(cell) for cell in cells) + " |")
     return "\n".join(rows)
+
+
+def budget_table(report: dict) -> str:
+    """The chart's budget group by period, on the same recorded history."""
+    lines = [
+        f"Budget group on {report['history_days']} days of records: one evaluation per period",
+        "",
+        "| period | samples read | ms (median of 7) |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {b['period_days']} d | {b['samples_read']:,} | {b['eval_ms']:.1f} |" for b in report["budget"]]
+    return "\n".join(lines)
 
 
 def plot(report: dict) -> str:

@@ -171,12 +171,14 @@ def measure(project: Path, workdir: Path, release: str, namespace: str, targets:
         window = f"{int(end - start - 600)}s"  # the history but its first ten minutes, which the recordings lack
         at = end
         exact = exact_share(text, end - int(window[:-1]), end)
+        # The chart's form since 2026-12-07: a range a second short (Prometheus 2 includes its start).
+        short = f"{int(window[:-1]) - 1}s"
         candidates = {
-            "raw: rate over the period (the chart today)": period_expr.replace("{window}", window),
+            "raw: rate over the period (the chart before 2026-12-07)": period_expr.replace("{window}", window),
             "mean of recorded 5m ratios": f'avg_over_time(slo:sli_error:ratio_rate5m{{slo="availability"}}[{window}])',
-            "recorded 5m error rate / recorded 5m request rate": (
-                f'sum_over_time(slo:sli_errors:rate5m{{slo="availability"}}[{window}])'
-                f' / sum_over_time(slo:sli_requests:rate5m{{slo="availability"}}[{window}])'
+            "recorded 5m error rate / recorded 5m request rate (the chart)": (
+                f'sum_over_time(slo:sli_errors:rate5m{{slo="availability"}}[{short}])'
+                f' / sum_over_time(slo:sli_requests:rate5m{{slo="availability"}}[{short}])'
             ),
         }
         results = {}

@@ -69,7 +69,8 @@ def test_the_dockerfile_reads_the_answers(project):
 def test_promql_reads_the_answers(project):
     rules = one(helm.render(project / "chart"), "PrometheusRule")
     exprs = "\n".join(rule["expr"] for group in rules["spec"]["groups"] for rule in group["rules"])
-    assert "slo:sli_error:ratio_rate28d" in exprs and "[28d]" in exprs
+    # The period's sums read a range one second short of 28 days (Prometheus 2 ranges include their start).
+    assert "slo:sli_error:ratio_rate28d" in exprs and f"[{28 * 86400 - 1}s]" in exprs and "offset 28d" in exprs
     assert "(1 - 99.95 / 100)" in exprs and "(1 - 99.5 / 100)" in exprs
     assert 'le="0.25"' in exprs
 

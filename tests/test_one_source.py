@@ -152,7 +152,7 @@ def test_the_reports_raw_promql_is_the_charts(bake, baked_venv):
             "recorded = Recorded(sel)",
             "print(repr(' '.join([recorded.failed('latency', '1d'), recorded.failed_by('version', 'latency', '1d'),"
             " recorded.failed_by('view', 'latency', '1d'), recorded.requests('latency', '1d'),"
-            " recorded.evaluations('1d')])))",
+            " *recorded.evaluations('1d').values()])))",
         ]
     )
     result = subprocess.run([baked_venv / "bin/python", "-c", code], cwd=project, capture_output=True, text=True)

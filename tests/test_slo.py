@@ -189,6 +189,7 @@ RULE_SHAPES = {
     "period-90-days": ({}, {"slo": {"periodDays": 90}}),
     "period-7-days-1s-threshold": ({"slo_period_days": "7", "slo_latency_threshold_seconds": "1"}, {}),
     "aggregated": ({"metrics_mode": "aggregated"}, {}),
+    "rule-interval-5m": ({}, {"prometheusRule": {"interval": "5m"}}),
 }
 RAW_RANGE_LIMIT = 600  # seconds: what a rule may read of a raw series
 
@@ -230,8 +231,12 @@ def test_the_range_check_sees_long_raw_ranges_and_subqueries():
         ({"slo": {"latencyObjective": 90}}, "at '/slo/latencyObjective': minimum: got 90, want 95"),
         ({"slo": {"periodDays": 5}}, "at '/slo/periodDays': minimum: got 5, want 7"),
         ({"env": {"config": {"SLO_LATENCY_THRESHOLD_SECONDS": 0}}}, "SLO_LATENCY_THRESHOLD_SECONDS': minimum: got 0"),
+        (
+            {"prometheusRule": {"interval": "5m1s"}},
+            "prometheusRule.interval=5m1s is longer than the 5 minutes each recorded SLO rate covers",
+        ),
     ],
-    ids=["fault-injection", "objective-100", "objective-90", "period-5-days", "threshold-0"],
+    ids=["fault-injection", "objective-100", "objective-90", "period-5-days", "threshold-0", "rule-interval-over-5m"],
 )
 def test_bad_slo_values_are_rejected(bake, values, message):
     with pytest.raises(helm.HelmFailed) as raised:

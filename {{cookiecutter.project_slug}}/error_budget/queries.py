@@ -104,4 +104,8 @@ class Recorded:
         """How many evaluations recorded in ``window``, the first and the last (one query each, so that
         none reads more than the one series): the interval, and since when the records exist."""
         series = f"{_series(EVALUATIONS, self.selector)}[{window}]"
-        return {"count": f"count_over_time({series})", "first": f"min_over_time({series})", "last": f"max_over_time({series})"}
+        return {
+            "count": f"count_over_time({series})",
+            "first": f"min_over_time({series})",
+            "last": f"max_over_time({series})",
+        }

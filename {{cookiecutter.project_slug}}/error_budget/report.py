@@ -135,7 +135,12 @@ class RawFigures:
     coverage = None
 
     def __init__(self, prometheus: Prometheus, service: Service, window: str, end: float, threshold: float) -> None:
-        self.prometheus, self.queries, self.window, self.end = prometheus, Raw(service.matchers(), threshold), window, end
+        self.prometheus, self.queries, self.window, self.end = (
+            prometheus,
+            Raw(service.matchers(), threshold),
+            window,
+            end,
+        )
 
     def counts(self, slo: str) -> tuple[float, float]:
         total = _value(self.prometheus.query(self.queries.requests(slo, self.window), self.end))

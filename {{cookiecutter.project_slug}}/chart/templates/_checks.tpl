@@ -59,6 +59,9 @@ CRDs such an object would fail the whole install.
 {{- if and .Values.ingress.enabled (not .Values.ingress.hosts) }}
 {{- fail "ingress.enabled needs at least one entry in ingress.hosts" }}
 {{- end }}
+{{- if gt (int64 (include "__chart__.durationMilliseconds" .Values.prometheusRule.interval)) 300000 }}
+{{- fail (printf "prometheusRule.interval=%s is longer than the 5 minutes each recorded SLO rate covers: requests between two evaluations would count in no window; make it 5m or less" .Values.prometheusRule.interval) }}
+{{- end }}
 {{- with .Values.env.config }}
 {{- if and (gt (float64 (default 0 .DOWNTIME_DRILL_RATIO)) 0.0) (not .DOWNTIME_DRILL_UNTIL) }}
 {{- fail (printf "env.config.DOWNTIME_DRILL_RATIO=%v needs env.config.DOWNTIME_DRILL_UNTIL, the drill's end (e.g. 2026-12-02T18:00:00Z): a drill never runs open-ended" .DOWNTIME_DRILL_RATIO) }}

@@ -40,7 +40,11 @@ class Command(BaseCommand):
         for report in reports:
             charts[report.slo] = f"burndown-{report.slo}.svg"
             (output / charts[report.slo]).write_text(svg(f"{report.slo} error budget remaining", report.burndown))
-        (output / "slo-report.md").write_text(as_markdown(reports, service, options["period_days"], end, charts, figures))
+        (output / "slo-report.md").write_text(
+            as_markdown(reports, service, options["period_days"], end, charts, figures)
+        )
         if options["json"]:
-            (output / "slo-report.json").write_text(json.dumps(as_json(reports, options["period_days"], end, figures), indent=2))
+            (output / "slo-report.json").write_text(
+                json.dumps(as_json(reports, options["period_days"], end, figures), indent=2)
+            )
         self.stdout.write(f"Wrote {output / 'slo-report.md'}")
