@@ -52,6 +52,9 @@ with override_settings(FAULT_INJECTION_VIEWS=True):
     assert client.get("/", secure=True).status_code == 200
     assert client.post("/").status_code in (200, 405)
     assert client.get("/__fault__/status/503").status_code == 503
+    assert client.get("/__fault__/raise").status_code == 500  # an exception out of the view
+    for made_up in ("M123", "FOO", "M123"):  # any client can send any method
+        client.generic(made_up, "/")
     assert client.get("/no-such-page/").status_code == 404
     assert client.get("/admin/login/").status_code == 200
     client.get("/readyz")  # sets django_migrations_unapplied_total, whatever it answers
@@ -144,6 +147,26 @@ def test_profile_exports_every_series_the_rules_and_dashboard_select(bake, baked
     for name, labels in needed.items():
         assert name in exported, f"{profile} does not export {name}"
         assert labels <= exported[name], f"{name}: {profile} lacks labels {labels - exported[name]}"
+
+
+KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"}
+
+
+@pytest.mark.parametrize("profile", ["lean", "full"])
+def test_no_client_makes_series_and_an_exception_is_timed_once(bake, baked_venv, profile):
+    """Made-up methods fold into one label, as the SLO rules expect, and a view's exception is one
+    latency observation (django-prometheus' own middleware times it twice)."""
+    samples = samples_after_traffic(bake(metrics_profile=profile), baked_venv)
+    methods = {
+        dict(labels)["method"]
+        for name, series in samples.items()
+        if name.startswith("django_http")
+        for labels in series
+        if "method" in dict(labels)
+    }
+    assert "<invalid method>" in methods and methods <= KNOWN_METHODS | {"<invalid method>"}, methods
+    latency = samples["django_http_requests_latency_seconds_by_view_method_count"]
+    assert sum(value for labels, value in latency.items() if dict(labels)["view"] == "fault-raise") == 1
 
 
 def test_lean_exports_far_fewer_series_than_full(bake, baked_venv):

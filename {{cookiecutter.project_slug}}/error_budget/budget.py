@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -44,7 +45,8 @@ class BudgetNow:
 
 
 def by_slo(prometheus: Prometheus, metric: str, service: Service) -> dict[str, float]:
-    """One value per SLO of ``metric`` for the service; no data, or several services matched, is unusable."""
+    """One value per SLO of ``metric`` for the service; no data, or several services matched, is unusable.
+    A value may be NaN or infinite here: the caller says which figures must be finite."""
     results = prometheus.query(f"{metric}{service.selector()}")
     if not results:
         raise PrometheusUnusable(
@@ -66,19 +68,54 @@ def budgets_now(
     prometheus: Prometheus, service: Service, period_days: int, raw: bool = False
 ) -> tuple[list[BudgetNow], str]:
     """Each SLO's budget now, and a line saying what it was read from and over how much of the period."""
-    objectives = by_slo(prometheus, "slo:objective:ratio", service)
+    objectives = objectives_of(prometheus, service)
     if raw:
         budgets = _raw_budgets(prometheus, service, objectives, period_days)
         return budgets, "Read from every target's raw request series (--raw)."
-    remaining = by_slo(prometheus, "slo:error_budget:remaining", service)
-    burn_1h = by_slo(prometheus, "slo:error_budget:burn_rate1h", service)
-    burn_6h = by_slo(prometheus, "slo:error_budget:burn_rate6h", service)
+    remaining = _for_every_slo(
+        objectives, "slo:error_budget:remaining", by_slo(prometheus, "slo:error_budget:remaining", service)
+    )
+    burn_1h = _burn_rates(
+        objectives, "slo:error_budget:burn_rate1h", by_slo(prometheus, "slo:error_budget:burn_rate1h", service)
+    )
+    burn_6h = _burn_rates(
+        objectives, "slo:error_budget:burn_rate6h", by_slo(prometheus, "slo:error_budget:burn_rate6h", service)
+    )
     budgets = [
-        BudgetNow(slo, objectives[slo], remaining[slo], burn_1h.get(slo, 0.0), burn_6h.get(slo, 0.0))
-        for slo in sorted(objectives)
-        if slo in remaining
+        BudgetNow(slo, objectives[slo], remaining[slo], burn_1h[slo], burn_6h[slo]) for slo in sorted(objectives)
     ]
     return budgets, _coverage_note(prometheus, service, period_days)
+
+
+def objectives_of(prometheus: Prometheus, service: Service) -> dict[str, float]:
+    """Each SLO's objective, a ratio strictly between 0 and 1: anything else cannot make a budget."""
+    objectives = by_slo(prometheus, "slo:objective:ratio", service)
+    for slo, objective in objectives.items():
+        if not 0 < objective < 1:
+            raise PrometheusUnusable(
+                f"slo:objective:ratio for {slo} is {objective:g} at {prometheus.url}: an objective is a ratio"
+                " between 0 and 1, exclusive (the chart's slo values)"
+            )
+    return objectives
+
+
+def _for_every_slo(objectives: dict[str, float], metric: str, values: dict[str, float]) -> dict[str, float]:
+    """``values`` when it holds a finite figure for every SLO; the gate decides on nothing less."""
+    for slo in sorted(objectives):
+        if slo not in values:
+            raise PrometheusUnusable(f"{metric} has no value for the {slo} SLO: the gate cannot decide on part of them")
+        if not math.isfinite(values[slo]):
+            raise PrometheusUnusable(
+                f"{metric} for the {slo} SLO is {values[slo]}: no requests in the period, or no records yet;"
+                " the gate cannot decide"
+            )
+    return values
+
+
+def _burn_rates(objectives: dict[str, float], metric: str, values: dict[str, float]) -> dict[str, float]:
+    """Burn rates for every SLO; NaN (no request at all in the window: 0 of 0 failed) burns nothing."""
+    quiet = {slo: 0.0 for slo, value in values.items() if math.isnan(value)}
+    return _for_every_slo(objectives, metric, {**values, **quiet})
 
 
 def evaluations(prometheus: Prometheus, queries: Recorded, window: str, end: float | None) -> dict[str, float]:
@@ -111,11 +148,18 @@ def _raw_budgets(
 
     def share(slo: str, window: str) -> float:
         ratio = prometheus.query(f"{queries.failed(slo, window)}\n/\n{queries.requests(slo, window)}")
-        return float(ratio[0]["value"][1]) if ratio else 0.0
+        return float(ratio[0]["value"][1]) if ratio else math.nan
 
     budgets = []
     for slo, objective in sorted(objectives.items()):
         allowed = 1 - objective
-        remaining = 1 - share(slo, f"{period_days}d") / allowed
-        budgets.append(BudgetNow(slo, objective, remaining, share(slo, "1h") / allowed, share(slo, "6h") / allowed))
+        remaining = _for_every_slo(
+            {slo: objective}, "the raw budget left", {slo: 1 - share(slo, f"{period_days}d") / allowed}
+        )
+        burn_1h, burn_6h = (share(slo, window) / allowed for window in ("1h", "6h"))
+        burns = {
+            name: _burn_rates({slo: objective}, name, {slo: value})
+            for name, value in (("1h", burn_1h), ("6h", burn_6h))
+        }
+        budgets.append(BudgetNow(slo, objective, remaining[slo], burns["1h"][slo], burns["6h"][slo]))
     return budgets

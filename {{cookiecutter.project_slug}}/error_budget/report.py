@@ -10,13 +10,15 @@ period the records cover.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from error_budget.budget import Service, by_slo, evaluations
+from error_budget.budget import Service, evaluations, objectives_of
 from error_budget.prometheus import Prometheus, PrometheusUnusable
 from error_budget.queries import Raw, Recorded, range_of
+from error_budget.report_files import markdown_text
 from worker_slots.build_info import NAME as BUILD_INFO
 
 BURNDOWN_POINTS = 60
@@ -184,7 +186,7 @@ def build(
 ) -> tuple[list[SloReport], Figures]:
     """One report per SLO for the ``period_days`` before ``end`` (a Unix time), and where the figures came from."""
     start = end - period_days * 86400
-    objectives = by_slo(prometheus, "slo:objective:ratio", service)
+    objectives = objectives_of(prometheus, service)
     figures: Figures
     if raw:
         figures = RawFigures(prometheus, service, f"{period_days}d", end, threshold)
@@ -223,6 +225,17 @@ def source_note(figures: Figures, period_days: int, end: float) -> str:
     return note
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity as None: JSON has no spelling for them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
+
+
 def as_json(reports: list[SloReport], period_days: int, end: float, figures: Figures) -> dict[str, Any]:
     return {
         "period_days": period_days,
@@ -259,17 +272,21 @@ def as_markdown(
     ]
     for r in reports:
         lines.append(
-            f"| {r.slo} | {r.objective:.3%} | {r.attainment:.3%} | {r.requests:,.0f} | {r.failed:,.0f} |"
+            f"| {markdown_text(r.slo)} | {r.objective:.3%} | {r.attainment:.3%} | {r.requests:,.0f} | {r.failed:,.0f} |"
             f" {r.budget_spent:.1%} |"
         )
     for r in reports:
-        lines += ["", f"## {r.slo}", "", f"![Error budget burn-down, {r.slo}]({charts[r.slo]})", ""]
+        slo = markdown_text(r.slo)
+        lines += ["", f"## {slo}", "", f"![Error budget burn-down, {slo}]({charts[r.slo]})", ""]
         lines += ["Releases that spent most:", ""]
-        lines += [f"- `{version}`: {share:.1%} of the budget" for version, share in r.releases] or ["- none recorded"]
+        lines += [f"- {markdown_text(version)}: {share:.1%} of the budget" for version, share in r.releases] or [
+            "- none recorded"
+        ]
         lines += ["", "Views that spent most:", ""]
-        lines += [f"- `{view}`: {share:.1%} of the budget" for view, share in r.views] or ["- none"]
+        lines += [f"- {markdown_text(view)}: {share:.1%} of the budget" for view, share in r.views] or ["- none"]
         lines += ["", "Incidents (burn-rate alerts firing):", ""]
         lines += [
-            f"- {i.alert} from {_when(i.start)} to {_when(i.end)} UTC ({i.minutes:.0f} min)" for i in r.incidents
+            f"- {markdown_text(i.alert)} from {_when(i.start)} to {_when(i.end)} UTC ({i.minutes:.0f} min)"
+            for i in r.incidents
         ] or ["- none"]
     return "\n".join(lines) + "\n"

@@ -39,6 +39,14 @@ def stream(request: HttpRequest, milliseconds: int) -> StreamingHttpResponse:
     return StreamingHttpResponse(body(), content_type="text/plain")
 
 
+class InjectedError(Exception):
+    """What /__fault__/raise raises: an exception out of a view, which Django answers with a 500."""
+
+
+def fail(request: HttpRequest) -> HttpResponse:
+    raise InjectedError("injected by /__fault__/raise")
+
+
 def query(request: HttpRequest) -> HttpResponse:
     """One query on the default database: a database that is down makes it the 500 users would get."""
     with connection.cursor() as cursor:
@@ -49,6 +57,7 @@ def query(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("query", query, name="fault-query"),
+    path("raise", fail, name="fault-raise"),
     path("status/<int:code>", status, name="fault-status"),
     path("sleep/<int:milliseconds>", sleep, name="fault-sleep"),
     path("stream/<int:milliseconds>", stream, name="fault-stream"),

@@ -139,7 +139,7 @@ def test_profile_can_be_switched_by_environment(manage, production_env):
     production_env["METRICS_PROFILE"] = "full"
     code = "from django.conf import settings as s; print(s.MIDDLEWARE[-2])"
     assert manage("shell", "-c", code, env=production_env).stdout.split()[-1] == (
-        "django_prometheus.middleware.PrometheusAfterMiddleware"
+        "request_metrics.full.FullAfterMiddleware"
     )
     production_env["METRICS_PROFILE"] = "tiny"
     result = manage("check", env=production_env)
