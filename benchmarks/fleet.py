@@ -371,9 +371,18 @@ def prepare_records(workdir: Path, project: Path, days: int, timing: Timing) -> 
     progress(f"  {written:,} samples; letting Prometheus compact them")
     prometheus = Prometheus(workdir, [], retention="400d")
     try:
-        blocks = lambda: len([d for d in (workdir / "tsdb").iterdir() if d.is_dir() and len(d.name) == 26])  # noqa: E731
-        before = blocks()
-        wait_until(lambda: blocks() < max(2, before // 4), timeout=300, interval=2)
+
+        def blocks() -> int:
+            return len([d for d in (workdir / "tsdb").iterdir() if d.is_dir() and len(d.name) == 26])
+
+        before, counts = blocks(), []
+
+        def settled() -> bool:
+            # Compacted as far as it goes: the count has not moved for 15 seconds.
+            counts.append(blocks())
+            return len(counts) > 15 and counts[-1] == counts[-16]
+
+        wait_until(settled, timeout=900, interval=1)
         progress(f"  {before} blocks compacted to {blocks()}")
     finally:
         prometheus.stop()

@@ -46,11 +46,28 @@ def next_steps(project: Path) -> str:
     return "\n".join(lines)
 
 
-def main(chart_name: str) -> int:
+# The default repository_url: a placeholder under example.com (RFC 2606), no one's repository.
+PLACEHOLDER_HOST = "git.example.com"
+
+
+def repository_reminder(repository_url: str) -> str | None:
+    """A line asking for the real repository when the bake kept the placeholder: alerts link runbooks there."""
+    if f"//{PLACEHOLDER_HOST}/" not in repository_url:
+        return None
+    return (
+        f"repository_url is the placeholder {repository_url}: every alert's runbook_url points there. Set"
+        " prometheusRule.runbookBaseUrl in chart/values.yaml to <your repository>/blob/main/docs/runbooks."
+    )
+
+
+def main(chart_name: str, repository_url: str) -> int:
     namespace_helpers(Path("chart") / "templates", chart_name)
     print(next_steps(Path.cwd()))
+    reminder = repository_reminder(repository_url)
+    if reminder:
+        print(reminder)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main("{{ cookiecutter.__chart_name }}"))
+    sys.exit(main("{{ cookiecutter.__chart_name }}", "{{ cookiecutter.repository_url }}"))

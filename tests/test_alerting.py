@@ -57,6 +57,21 @@ def recorded(docs: list[dict]) -> set[str]:
     return {r["record"] for group in rule["spec"]["groups"] for r in group["rules"] if "record" in r}
 
 
+def test_the_default_runbook_address_names_nobodys_host(bake):
+    """A team that forgets repository_url must not send on-call to somebody else's repository: the default
+    lives under example.com, which RFC 2606 reserves, and the bake's next steps say to set it."""
+    import yaml
+
+    from hooks.post_gen_project import repository_reminder
+
+    values = yaml.safe_load((bake() / "chart" / "values.yaml").read_text())
+    base = values["prometheusRule"]["runbookBaseUrl"]
+    host = urllib.parse.urlsplit(base).hostname
+    assert host is not None and host.endswith(".example.com"), host
+    assert "Set prometheusRule.runbookBaseUrl" in (repository_reminder(base.split("/blob/")[0]) or "")
+    assert repository_reminder("https://github.com/acme/orders") is None
+
+
 @pytest.mark.parametrize(
     "context",
     [{}, {"repository_url": "https://gitlab.example.com:8443/platform/team/orders-service"}],
@@ -64,7 +79,7 @@ def recorded(docs: list[dict]) -> set[str]:
 )
 def test_every_alert_links_its_runbook_page_in_the_bake_and_the_dashboard(bake, context):
     project = bake(**context)
-    repository = context.get("repository_url", f"https://github.com/org/{project.name}")
+    repository = context.get("repository_url", f"https://git.example.com/your-team/{project.name}")
     found = alerts(render(project))
     uid = json.loads((project / "chart" / "dashboards" / "slo.json").read_text())["uid"]
     assert len(found) == 9

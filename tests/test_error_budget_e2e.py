@@ -87,7 +87,10 @@ def history(served_project, tmp_path_factory):
     write_blocks(known, served_project.name, workdir / "blocks", records=True)
     shutil.copytree(workdir / "blocks", workdir / "tsdb")
     rule_files = []
-    values = {"prometheusRule": {"interval": "1s", "periodInterval": "1s"}, "slo": {"periodDays": PERIOD_DAYS}}
+    values = {
+        "prometheusRule": {"interval": "1s", "periodInterval": "1s", "dashboardInterval": "1s"},
+        "slo": {"periodDays": PERIOD_DAYS},
+    }
     for namespace in BUDGETS:
         rule = one(helm.render(served_project / "chart", values, release=JOB, namespace=namespace), "PrometheusRule")
         path = workdir / f"rules-{namespace}.yaml"

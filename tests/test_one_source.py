@@ -131,6 +131,9 @@ def test_the_drill_ceiling_agrees_in_the_service_and_the_schema():
     schema = json.loads((SERVICE / "chart" / "values.schema.json").read_text())
     ratio = schema["properties"]["env"]["properties"]["config"]["properties"]["DOWNTIME_DRILL_RATIO"]
     assert ratio["maximum"] == service["MAX_DRILL_RATIO"]
+    # The longest a drill may run: the service's checks and the chart's refusal.
+    checks = (SERVICE / "chart" / "templates" / "_checks.tpl").read_text()
+    assert re.findall(r"\$maxDrillHours := (\d+)", checks) == [str(service["MAX_DRILL_HOURS"])]
 
 
 def test_the_reports_raw_promql_is_the_charts(bake, baked_venv):

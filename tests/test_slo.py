@@ -209,8 +209,9 @@ def test_no_rule_reads_raw_series_over_more_than_ten_minutes(bake, context, valu
                 assert not in_subquery, f"{where}: a subquery over the raw series {name}"
                 assert seconds <= RAW_RANGE_LIMIT, f"{where}: reads {seconds:.0f} s of the raw series {name}"
                 if name.startswith("django_http_"):
-                    raw_readers.add(group["name"].rpartition("-sli-")[2] if "-sli-" in group["name"] else group["name"])
-    assert raw_readers == {"rates"}, f"only the sli-rates group reads the request series, not {raw_readers}"
+                    raw_readers.add(group["name"].removeprefix(groups[0]["name"].removesuffix("sli-rates")))
+    expected = {"sli-rates", "dashboard"}
+    assert raw_readers == expected, f"only the {expected} groups read the request series, not {raw_readers}"
 
 
 def test_the_range_check_sees_long_raw_ranges_and_subqueries():
@@ -233,10 +234,22 @@ def test_the_range_check_sees_long_raw_ranges_and_subqueries():
         ({"env": {"config": {"SLO_LATENCY_THRESHOLD_SECONDS": 0}}}, "SLO_LATENCY_THRESHOLD_SECONDS': minimum: got 0"),
         (
             {"prometheusRule": {"interval": "5m1s"}},
-            "prometheusRule.interval=5m1s is longer than the 5 minutes each recorded SLO rate covers",
+            "prometheusRule.interval=5m1s is longer than the 5 minutes each recorded rate covers",
+        ),
+        (
+            {"prometheusRule": {"dashboardInterval": "10m"}},
+            "prometheusRule.dashboardInterval=10m is longer than the 5 minutes each recorded rate covers",
         ),
     ],
-    ids=["fault-injection", "objective-100", "objective-90", "period-5-days", "threshold-0", "rule-interval-over-5m"],
+    ids=[
+        "fault-injection",
+        "objective-100",
+        "objective-90",
+        "period-5-days",
+        "threshold-0",
+        "rule-interval-over-5m",
+        "dashboard-interval-over-5m",
+    ],
 )
 def test_bad_slo_values_are_rejected(bake, values, message):
     with pytest.raises(helm.HelmFailed) as raised:

@@ -234,3 +234,31 @@ def settled_threads(pid: int, expected: int) -> int:
 
 def threads(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
+
+
+PROPAGATORS = {"default": None, "none": "none", "upper-none": "NONE", "tracecontext-none": "tracecontext,none"}
+
+
+@pytest.mark.parametrize("propagators", PROPAGATORS.values(), ids=PROPAGATORS.keys())
+def test_no_propagator_setting_fails_or_hides_a_request(gunicorn, receiver, propagators):
+    """Every request answers 200 and is counted, with and without a caller's traceparent, whatever
+    OTEL_PROPAGATORS says (the SDK's own "none" made OpenTelemetry's middleware fail every request)."""
+    settings = {"OTEL_PROPAGATORS": propagators} if propagators else {}
+    service = gunicorn(1, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_TRACES_SAMPLER="always_on", **settings)
+    statuses = burst(service.http_port, 50) + [traced_get(service.http_port, "/")[2] for _ in range(50)]
+    assert statuses == [200] * 100
+    assert sample_value(scrape(service.metrics_ports[0]), RESPONSES, view="index", status="200") == 100
+    status, readiness = get_json(service.http_port, "/readyz")
+    assert status == 200 and "tracing_degraded" not in readiness, readiness
+
+
+def test_collector_credentials_never_reach_the_probe_or_the_log(gunicorn):
+    endpoint = "http://reader:s3cret-token@127.0.0.1:9"  # nothing listens: the probe names the outage
+    service = gunicorn(
+        1, OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, OTEL_TRACES_SAMPLER="always_on", OTEL_BSP_SCHEDULE_DELAY="50"
+    )
+    assert burst(service.http_port, 20) == [200] * 20
+    wait_until(lambda: "tracing_degraded" in get_json(service.http_port, "/readyz")[1], timeout=30)
+    status, readiness = get_json(service.http_port, "/readyz")
+    assert "127.0.0.1:9" in readiness["tracing_degraded"]
+    assert "s3cret-token" not in str(readiness) and "s3cret-token" not in service.output()

@@ -44,6 +44,7 @@ from environment.ports import (  # noqa: E402
     web_concurrency,
 )
 from environment.readers import env_choice, env_int  # noqa: E402
+from error_budget.drill import drill_from_environment  # noqa: E402
 from tracing.configuration import SERVICE_NAME, tracing_settings  # noqa: E402
 from worker_slots.build_info import BadBuildLabel, build_labels  # noqa: E402
 from worker_slots.slots import (  # noqa: E402
@@ -87,6 +88,7 @@ try:
     access_log = env_choice("GUNICORN_ACCESS_LOG", "on", choices=("on", "off"))
     SERVICE_VERSION, _ = build_labels()  # SERVICE_VERSION, SERVICE_COMMIT: every metrics port serves them
     TRACING = tracing_settings()  # None unless OTEL_* asks for traces
+    drill_from_environment()  # DOWNTIME_*: refused here in one line, not in every worker's traceback
     if os.environ.get("DJANGO_SETTINGS_MODULE", PRODUCTION_SETTINGS).strip() in LOCAL_SETTINGS:
         raise ImproperlyConfigured(
             f"DJANGO_SETTINGS_MODULE={os.environ['DJANGO_SETTINGS_MODULE']!r} is for manage.py on a developer's"

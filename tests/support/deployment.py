@@ -111,7 +111,7 @@ def deploy(
         values = {
             "env": {"config": {**chart_config, **(config or {})}},
             "serviceMonitor": {"interval": "1s", "scrapeTimeout": "1s"},
-            "prometheusRule": {"interval": "1s", "periodInterval": "1s", **(alerts or {})},
+            "prometheusRule": {"interval": "1s", "periodInterval": "1s", "dashboardInterval": "1s", **(alerts or {})},
             **(chart_values or {}),
         }
         docs = helm.render(project / "chart", values, release="e2e", namespace=namespace)

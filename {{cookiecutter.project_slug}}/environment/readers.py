@@ -8,6 +8,7 @@ reader takes ``environ`` so tests and ``gunicorn.conf.py`` can pass their own.
 
 import enum
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -85,7 +86,9 @@ def _parse_number(
         number = parse(value.strip())
     except ValueError:
         raise ImproperlyConfigured(f"{name}={value!r} is not {allowed}") from None
-    if number != number or (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+    if number in (float("inf"), float("-inf")) or number != number:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a finite number: use {allowed}")
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         raise ImproperlyConfigured(f"{name}={value!r} is out of range: use {allowed}")
     return number
 
@@ -151,20 +154,32 @@ CONN_MAX_AGE_SECONDS = 60
 CONNECT_TIMEOUT_SECONDS = 5
 
 
+def _url_scheme(url: str) -> str | None:
+    """The scheme of ``url`` when it has the shape scheme://..., else None."""
+    scheme, separator, _ = url.partition("://")
+    return scheme if separator and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme) else None
+
+
 def env_database(name: str, default: str, *, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """A Django DATABASES entry parsed by dj-database-url.
 
-    The URL may carry a password, so errors name only its scheme.
+    The URL may carry a password anywhere (a libpq keyword string puts it in plain words), so
+    errors name only its scheme, and only when it has one: never the text, nor the parser's message.
     """
     url = env_str(name, default, environ=environ)
+    scheme = _url_scheme(url)
+    shape = "scheme://user:password@host:port/database, such as postgres://orders@db:5432/orders"
+    if scheme is None:
+        raise ImproperlyConfigured(f"{name} is not a URL ({shape}); its text is not shown, as it may hold a password")
     try:
         parsed = dj_database_url.parse(url, conn_max_age=CONN_MAX_AGE_SECONDS, conn_health_checks=True)
         database: dict[str, Any] = dict(parsed)
-    except ValueError as error:
-        scheme = url.split(":", 1)[0]
+    except ValueError:
         raise ImproperlyConfigured(
-            f"{name} (scheme {scheme!r}) is not a database URL dj-database-url understands: {error}"
+            f"{name} (scheme {scheme!r}) is not a database URL dj-database-url understands: give {shape}"
         ) from None
+    if database["ENGINE"] != "django.db.backends.sqlite3" and not database.get("NAME"):
+        raise ImproperlyConfigured(f"{name} (scheme {scheme!r}) names no database: end it with /<database name>")
     if database["ENGINE"] == "django.db.backends.postgresql":
         # A database that drops packets would hold a worker (and /readyz) for the kernel's TCP
         # timeout, minutes; ?connect_timeout=N in the URL overrides this.

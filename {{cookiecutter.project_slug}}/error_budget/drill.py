@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 # At most a tenth of requests: a drill shows callers that failures happen; more is an outage.
 MAX_DRILL_RATIO = 0.1
+# A drill is an exercise the team watches: its end is at most a working day away. Farther, it is a
+# setting someone forgot: a day at the ceiling already spends more than a 99.9 % month's budget.
+MAX_DRILL_HOURS = 24
 DRILL_HEADER = "X-Downtime-Drill"
 NEVER_DRILLED_VIEWS = frozenset({"prometheus-django-metrics"})
 EXAMPLE_END = "2026-12-02T18:00:00Z"
@@ -53,11 +57,16 @@ class Drill:
     def over(self, now: float | None = None) -> bool:
         return (time.time() if now is None else now) >= self.until
 
+    def too_long(self, now: float | None = None) -> bool:
+        """Whether its end is more than MAX_DRILL_HOURS away."""
+        return self.until - (time.time() if now is None else now) > MAX_DRILL_HOURS * 3600
+
 
 def parse_end(text: str) -> float:
     """DOWNTIME_DRILL_UNTIL as a Unix time; it must name its time zone."""
     try:
-        end = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        # RFC 3339 allows a lowercase z; Python 3.11 reads neither spelling.
+        end = datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text.strip()))
     except ValueError:
         end = None
     if end is None or end.tzinfo is None:
@@ -90,6 +99,13 @@ class DowntimeDrillMiddleware:
             raise MiddlewareNotUsed
         if drill.over():
             logger.warning("DOWNTIME_DRILL_UNTIL=%s has passed: no requests are drilled", drill.until_text)
+            raise MiddlewareNotUsed
+        if drill.too_long():
+            logger.warning(
+                "DOWNTIME_DRILL_UNTIL=%s is more than %d hours away: no requests are drilled (a forgotten setting?)",
+                drill.until_text,
+                MAX_DRILL_HOURS,
+            )
             raise MiddlewareNotUsed
         logger.warning("Downtime drill: %.1f%% of requests answer 503 until %s", drill.ratio * 100, drill.until_text)
         self.get_response, self.drill = get_response, drill

@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from error_budget.checks import drill_has_not_ended
-from error_budget.drill import DRILL_HEADER, MAX_DRILL_RATIO, Drill, drill_from_environment
+from error_budget.drill import DRILL_HEADER, MAX_DRILL_RATIO, Drill, drill_from_environment, parse_end
 
 FUTURE = "2999-01-01T00:00:00Z"
 
@@ -76,3 +76,24 @@ def test_drilled_requests_answer_503_with_the_header_and_probes_never_do(client)
 def test_an_ended_drill_drills_nothing(client):
     with override_settings(DOWNTIME_DRILL=Drill(1.0, time.time() - 1)):
         assert client.get("/").status_code == 200
+
+
+def test_an_end_with_a_lowercase_zone_is_read_as_rfc_3339_allows():
+    assert parse_end("2026-12-02t18:00:00z") == parse_end("2026-12-02T18:00:00Z")
+
+
+def test_a_drill_more_than_a_day_away_is_refused_by_check_deploy(settings):
+    from error_budget.drill import MAX_DRILL_HOURS
+
+    assert MAX_DRILL_HOURS == 24, "the documented bound"
+    settings.DOWNTIME_DRILL = Drill(1.0, time.time() + 25 * 3600)
+    (error,) = drill_has_not_ended()
+    assert error.id == "error_budget.E002" and "more than 24 hours away" in error.msg
+    settings.DOWNTIME_DRILL = Drill(1.0, time.time() + 23 * 3600)
+    assert drill_has_not_ended() == []
+
+
+@pytest.mark.django_db
+def test_a_process_started_with_a_drill_more_than_a_day_away_drills_nothing(client):
+    with override_settings(DOWNTIME_DRILL=Drill(1.0, time.time() + 25 * 3600)):
+        assert client.get("/").status_code == 200, "a ratio of 1 would drill every request"

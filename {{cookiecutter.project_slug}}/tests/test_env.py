@@ -75,10 +75,38 @@ def test_float_reads_decimals_within_bounds():
 
 
 @pytest.mark.parametrize(
-    ("text", "problem"), [("fast", "is not a number"), ("nan", "is out of range"), ("61", "is out of range")]
+    ("text", "problem"),
+    [
+        ("fast", "is not a number"),
+        ("nan", "is not a finite number"),
+        ("inf", "is not a finite number"),
+        ("-inf", "is not a finite number"),
+        ("61", "is out of range"),
+    ],
 )
 def test_float_rejections_name_the_variable(text, problem):
     with pytest.raises(ImproperlyConfigured) as raised:
         env_float("THRESHOLD", minimum=0.001, maximum=60, environ={"THRESHOLD": text})
     assert str(raised.value).startswith(f"THRESHOLD={text!r} {problem}")
     assert str(raised.value).endswith("a number from 0.001 to 60")
+
+
+SECRET_URLS = {
+    "libpq-keywords": "host=db dbname=orders user=u password=hunter2",
+    "bare-word": "hunter2",
+    "no-scheme": "//u:hunter2@db/orders",
+    "bad-port": "postgres://u:hunter2@db:notaport/orders",
+    "unknown-scheme": "nosuchdb://u:hunter2@db/orders",
+    "scheme-with-space": "post gres://u:hunter2@db/orders",
+    "no-database-name": "postgres://u:hunter2@db:5432",
+    "no-database-name-slash": "postgres://u:hunter2@db:5432/",
+}
+
+
+@pytest.mark.parametrize("url", SECRET_URLS.values(), ids=SECRET_URLS.keys())
+def test_a_bad_database_url_is_refused_without_its_text(url):
+    with pytest.raises(ImproperlyConfigured) as raised:
+        env_database("DATABASE_URL", "sqlite:///x", environ={"DATABASE_URL": url})
+    message = str(raised.value)
+    assert message.startswith("DATABASE_URL ") and "\n" not in message
+    assert "hunter2" not in message and "dbname" not in message, message

@@ -176,3 +176,20 @@ def test_aggregated_mode_reports_a_missing_aggregator(tmp_path):
     assert "aggregator process" in metrics_problems(tmp_path, aggregated=True)[0]
     write_aggregator_pid(tmp_path, os.getpid())
     assert metrics_problems(tmp_path, aggregated=True) == []
+
+
+def test_a_runtime_directory_is_named_for_what_is_wrong_with_it(tmp_path):
+    from worker_slots.slots import RuntimeDirectoryUnusable, runtime_directory
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    cases = {
+        "run/metrics": "is relative: give an absolute path",
+        str(tmp_path / "missing"): "does not exist",
+        str(a_file): "is not a directory",
+    }
+    for value, problem in cases.items():
+        with pytest.raises(RuntimeDirectoryUnusable) as raised:
+            runtime_directory({"GUNICORN_RUNTIME_DIR": value})
+        message = str(raised.value)
+        assert message.startswith(f"GUNICORN_RUNTIME_DIR {value!r} {problem}") and "\n" not in message, message

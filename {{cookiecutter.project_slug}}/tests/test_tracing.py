@@ -64,6 +64,24 @@ SUPPORTED = {
         {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
         TracingSettings(ENDPOINT, "parentbased_always_on"),
     ),
+    "propagators-default": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_PROPAGATORS": "tracecontext, baggage"},
+        TracingSettings(ENDPOINT, "parentbased_always_on"),
+    ),
+    # "none" anywhere turns propagation off, as the SDK reads it; the service then installs a
+    # propagator that answers an empty context, where the SDK's would answer None and fail requests.
+    **{
+        f"propagators-{name}": (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_PROPAGATORS": value},
+            TracingSettings(ENDPOINT, "parentbased_always_on", propagate=False),
+        )
+        for name, value in (("none", "none"), ("upper-none", "NONE"), ("tracecontext-none", "tracecontext,none"))
+    },
+    # The endpoint is shown in log lines and /readyz: never its user info.
+    "credentials-in-endpoint": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://user:s3cret@collector:4318"},
+        TracingSettings("http://collector:4318", "parentbased_always_on"),
+    ),
 }
 
 UNSUPPORTED = {
@@ -109,6 +127,46 @@ UNSUPPORTED = {
         "OTEL_EXPORTER_OTLP_TIMEOUT='0' is out of range",
     ),
     "disabled-not-a-boolean": ({"OTEL_SDK_DISABLED": "maybe"}, "OTEL_SDK_DISABLED='maybe' is not a boolean"),
+    "propagator-not-installed": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_PROPAGATORS": "b3"},
+        "OTEL_PROPAGATORS='b3' names 'b3', which this service does not install: use tracecontext, baggage or none",
+    ),
+    "propagators-empty-name": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_PROPAGATORS": ","},
+        "OTEL_PROPAGATORS=',' names '', which this service does not install",
+    ),
+    "endpoint-ipv6-unclosed": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://[::1"},
+        "OTEL_EXPORTER_OTLP_ENDPOINT='http://[::1' is not an OTLP/HTTP endpoint",
+    ),
+    "endpoint-spaces-around": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": f" {ENDPOINT} "},
+        f"OTEL_EXPORTER_OTLP_ENDPOINT=' {ENDPOINT} ' has spaces around it",
+    ),
+    "endpoint-port-out-of-range": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:99999"},
+        "OTEL_EXPORTER_OTLP_ENDPOINT='http://collector:99999' is not an OTLP/HTTP endpoint",
+    ),
+    "endpoint-port-not-a-number": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://u:s3cret@collector:notaport"},
+        "OTEL_EXPORTER_OTLP_ENDPOINT='http://collector:notaport' is not an OTLP/HTTP endpoint",
+    ),
+    "timeout-infinite": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_EXPORTER_OTLP_TIMEOUT": "inf"},
+        "OTEL_EXPORTER_OTLP_TIMEOUT='inf' is not a finite number",
+    ),
+    "schedule-delay-zero": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_BSP_SCHEDULE_DELAY": "0"},
+        "OTEL_BSP_SCHEDULE_DELAY='0' is out of range",
+    ),
+    "attribute-limit-negative": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_ATTRIBUTE_COUNT_LIMIT": "-1"},
+        "OTEL_ATTRIBUTE_COUNT_LIMIT='-1' is out of range",
+    ),
+    "attribute-length-not-a-number": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT": "long"},
+        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT='long' is not a whole number",
+    ),
 }
 
 
@@ -122,7 +180,7 @@ def test_unsupported_otel_environments_are_refused_in_one_line(environ, message)
     with pytest.raises(ImproperlyConfigured) as refused:
         tracing_settings(environ)
     assert str(refused.value).startswith(message)
-    assert "\n" not in str(refused.value)
+    assert "\n" not in str(refused.value) and "s3cret" not in str(refused.value)
 
 
 class FlakyExporter(SpanExporter):
@@ -299,3 +357,45 @@ def test_tracing_off_imports_no_opentelemetry_module():
         [sys.executable, "-c", code], cwd=PROJECT_DIR, env=environ, capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["[]", "1"]
+
+
+def test_a_fault_in_opentelemetrys_middleware_costs_the_span_not_the_request(monkeypatch, caplog):
+    from types import SimpleNamespace
+
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+    from opentelemetry.instrumentation.django.middleware.otel_middleware import _DjangoMiddleware
+
+    from tracing import provider
+    from tracing.middleware import GuardedTracingMiddleware
+
+    state = provider.ExportState("http://collector:4318")
+    monkeypatch.setattr(provider, "ACTIVE", SimpleNamespace(state=state))
+
+    def broken(self, *args):
+        raise AttributeError("'NoneType' object has no attribute 'get'")
+
+    for step in ("process_request", "process_view", "process_exception", "process_response"):
+        monkeypatch.setattr(_DjangoMiddleware, step, broken)
+    response = HttpResponse("served")
+    middleware = GuardedTracingMiddleware(lambda request: response)
+    request = RequestFactory().get("/")
+    assert middleware(request) is response
+    assert middleware.process_view(request, lambda r: response, (), {}) is None
+    assert middleware.process_exception(request, ValueError("the view's")) is None
+    problem = state.problem()
+    assert problem is not None and "failed in process_request" in problem and "untraced" in problem
+    assert sum("logged once" in record.getMessage() for record in caplog.records) == 1
+
+
+def test_propagators_none_reads_no_context_and_still_answers_one():
+    from opentelemetry.context import Context
+
+    from tracing.provider import NoPropagation
+
+    propagation = NoPropagation()
+    carrier = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    assert propagation.extract(carrier) == Context()
+    outgoing: dict[str, str] = {}
+    propagation.inject(outgoing)
+    assert outgoing == {} and propagation.fields == set()

@@ -28,3 +28,7 @@ class TracingConfig(AppConfig):
         tracer_provider = provider.ACTIVE.provider
         DjangoInstrumentor().instrument(tracer_provider=tracer_provider, middleware_position=position)
         PsycopgInstrumentor().instrument(tracer_provider=tracer_provider)
+        # The instrumentation's middleware, behind the guard that keeps its faults from failing requests.
+        from tracing.middleware import INSTRUMENTED, PATH
+
+        settings.MIDDLEWARE = [PATH if entry == INSTRUMENTED else entry for entry in settings.MIDDLEWARE]

@@ -9,7 +9,7 @@ lists. The service ships one exporter, OTLP over HTTP with protobuf, so other
 exporters and protocols are refused at start-up with one line, instead of the
 SDK's silent fallback that would leave a team wondering where its spans went.
 
-Standard library only: gunicorn's master reads this before any worker forks,
+No OpenTelemetry import: gunicorn's master reads this before any worker forks,
 and the master must never import the SDK (its export thread does not survive
 ``fork``).
 """
@@ -17,6 +17,7 @@ and the master must never import the SDK (its export thread does not survive
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -42,14 +43,28 @@ RATIO_SAMPLERS = ("traceidratio", "parentbased_traceidratio")
 # The batch span processor's defaults (OpenTelemetry's specification), for checking the variables that change them.
 DEFAULT_QUEUE_SIZE = 2048
 DEFAULT_BATCH_SIZE = 512
+# OTEL_PROPAGATORS names the service installs (opentelemetry-api's own), and "none".
+PROPAGATORS = ("tracecontext", "baggage", "none")
+# The SDK's span limits: whole numbers of at least 0, or it fails in every worker.
+LIMITS = (
+    "OTEL_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    "OTEL_SPAN_EVENT_COUNT_LIMIT",
+    "OTEL_SPAN_LINK_COUNT_LIMIT",
+    "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
+)
 
 
 @dataclass(frozen=True)
 class TracingSettings:
     """What the worker needs to know to start tracing; the SDK reads the rest of ``OTEL_*`` itself."""
 
-    endpoint: str  # for log lines and /readyz only: the exporter resolves it from the environment
+    endpoint: str  # for log lines and /readyz only, without user info: the exporter reads the environment
     sampler: str
+    propagate: bool = True  # False when OTEL_PROPAGATORS names "none"
 
 
 def tracing_settings(environ: Mapping[str, str] = os.environ) -> TracingSettings | None:
@@ -74,18 +89,45 @@ def tracing_settings(environ: Mapping[str, str] = os.environ) -> TracingSettings
         env_choice(name, PROTOCOL, choices=(PROTOCOL,), environ=environ)
     endpoint = DEFAULT_ENDPOINT
     if endpoint_variable is not None:
-        endpoint = environ[endpoint_variable].strip()
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ImproperlyConfigured(
-                f"{endpoint_variable}={endpoint!r} is not an OTLP/HTTP endpoint:"
-                " give an http:// or https:// URL with a host, such as http://otel-collector:4318"
-            )
+        endpoint = _endpoint(endpoint_variable, environ[endpoint_variable])
     sampler = env_choice("OTEL_TRACES_SAMPLER", "parentbased_always_on", choices=SAMPLERS, environ=environ)
     if sampler in RATIO_SAMPLERS:
         env_float("OTEL_TRACES_SAMPLER_ARG", 1.0, minimum=0.0, maximum=1.0, environ=environ)
     check_limits(environ)
-    return TracingSettings(endpoint=endpoint, sampler=sampler)
+    return TracingSettings(endpoint=endpoint, sampler=sampler, propagate=_propagates(environ))
+
+
+def _endpoint(variable: str, value: str) -> str:
+    """The OTLP/HTTP endpoint as it may be shown (no user info); refused in one line as the SDK would fail it."""
+    shown = re.sub(r"//[^/?#]*@", "//", value)
+    if value != value.strip():
+        raise ImproperlyConfigured(f"{variable}={shown!r} has spaces around it: the exporter would send to that text")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  raises ValueError for a port out of range or not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImproperlyConfigured(
+            f"{variable}={shown!r} is not an OTLP/HTTP endpoint:"
+            " give an http:// or https:// URL with a host, such as http://otel-collector:4318"
+        )
+    return shown
+
+
+def _propagates(environ: Mapping[str, str]) -> bool:
+    """Whether to propagate trace context: OTEL_PROPAGATORS names only what is installed, "none" anywhere stops it."""
+    value = environ.get("OTEL_PROPAGATORS")
+    if value is None:
+        return True
+    names = [name.strip().lower() for name in value.split(",")]
+    for name in names:
+        if name not in PROPAGATORS:
+            raise ImproperlyConfigured(
+                f"OTEL_PROPAGATORS={value!r} names {name!r}, which this service does not install:"
+                " use tracecontext, baggage or none, comma-separated"
+            )
+    return "none" not in names
 
 
 def check_limits(environ: Mapping[str, str]) -> None:
@@ -97,7 +139,9 @@ def check_limits(environ: Mapping[str, str]) -> None:
             f"OTEL_BSP_MAX_EXPORT_BATCH_SIZE={batch} is larger than the span queue (OTEL_BSP_MAX_QUEUE_SIZE={queue}):"
             " make the batch at most the queue"
         )
-    env_int("OTEL_BSP_SCHEDULE_DELAY", 5000, minimum=0, environ=environ)
+    env_int("OTEL_BSP_SCHEDULE_DELAY", 5000, minimum=1, environ=environ)
     env_int("OTEL_BSP_EXPORT_TIMEOUT", 30000, minimum=0, environ=environ)
     for name in ("OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"):
         env_float(name, 10.0, minimum=0.001, environ=environ)
+    for name in LIMITS:
+        env_int(name, 0, minimum=0, environ=environ)

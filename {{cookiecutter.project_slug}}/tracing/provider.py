@@ -54,6 +54,7 @@ class ExportState:
         self.exported_spans = 0
         self.failed_spans = 0
         self.failed_batches = 0
+        self.middleware_fault: str | None = None  # the first fault of OpenTelemetry's Django middleware
         self.lock = threading.Lock()
 
     @property
@@ -61,6 +62,8 @@ class ExportState:
         return self.failing_since_batch is not None
 
     def problem(self) -> str | None:
+        if self.middleware_fault is not None:
+            return f"{self.middleware_fault}; requests are served and counted, untraced"
         if not self.failing:
             return None
         return (
@@ -121,6 +124,26 @@ def reporting_exporter(exporter: SpanExporter, state: ExportState, quiet: OncePe
     return ReportingExporter()
 
 
+def NoPropagation() -> Any:
+    """OTEL_PROPAGATORS=none: read no context from requests, write none into calls. The SDK's own
+    empty propagator answers None where the Django middleware needs a context."""
+    from opentelemetry.context import Context
+    from opentelemetry.propagators.textmap import TextMapPropagator
+
+    class _NoPropagation(TextMapPropagator):
+        def extract(self, carrier: Any, context: Context | None = None, getter: Any = None) -> Context:
+            return context if context is not None else Context()
+
+        def inject(self, carrier: Any, context: Context | None = None, setter: Any = None) -> None:
+            return None
+
+        @property
+        def fields(self) -> set[str]:
+            return set()
+
+    return _NoPropagation()
+
+
 class Tracing:
     """The running tracer provider of this worker and its export state."""
 
@@ -177,6 +200,10 @@ def start_tracing(settings: TracingSettings, service_name: str, service_version:
     exporter = reporting_exporter(OTLPSpanExporter(), state, quiet)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
+    if not settings.propagate:
+        from opentelemetry import propagate
+
+        propagate.set_global_textmap(NoPropagation())
     ACTIVE = Tracing(provider, state)
     return ACTIVE
 

@@ -70,6 +70,15 @@ def runtime_directory(environ: Mapping[str, str] = os.environ) -> Path:
     configured = environ.get("GUNICORN_RUNTIME_DIR")
     if configured:
         path = Path(configured)
+        if not path.is_absolute():
+            # gunicorn's workers and the aggregator start in different directories: one path for both.
+            raise RuntimeDirectoryUnusable(
+                f"GUNICORN_RUNTIME_DIR {configured!r} is relative: give an absolute path, such as /tmp/metrics"
+            )
+        if not path.exists():
+            raise RuntimeDirectoryUnusable(f"GUNICORN_RUNTIME_DIR {configured!r} does not exist: create it first")
+        if not path.is_dir():
+            raise RuntimeDirectoryUnusable(f"GUNICORN_RUNTIME_DIR {configured!r} is not a directory")
     else:
         try:
             path = Path(tempfile.gettempdir())

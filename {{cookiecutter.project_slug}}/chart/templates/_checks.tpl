@@ -59,16 +59,25 @@ CRDs such an object would fail the whole install.
 {{- if and .Values.ingress.enabled (not .Values.ingress.hosts) }}
 {{- fail "ingress.enabled needs at least one entry in ingress.hosts" }}
 {{- end }}
-{{- if gt (int64 (include "__chart__.durationMilliseconds" .Values.prometheusRule.interval)) 300000 }}
-{{- fail (printf "prometheusRule.interval=%s is longer than the 5 minutes each recorded SLO rate covers: requests between two evaluations would count in no window; make it 5m or less" .Values.prometheusRule.interval) }}
+{{- range $name := list "interval" "dashboardInterval" }}
+{{- $interval := get $.Values.prometheusRule $name }}
+{{- if gt (int64 (include "__chart__.durationMilliseconds" $interval)) 300000 }}
+{{- fail (printf "prometheusRule.%s=%s is longer than the 5 minutes each recorded rate covers: requests between two evaluations would count in no window; make it 5m or less" $name $interval) }}
+{{- end }}
 {{- end }}
 {{- with .Values.env.config }}
 {{- if and (gt (float64 (default 0 .DOWNTIME_DRILL_RATIO)) 0.0) (not .DOWNTIME_DRILL_UNTIL) }}
 {{- fail (printf "env.config.DOWNTIME_DRILL_RATIO=%v needs env.config.DOWNTIME_DRILL_UNTIL, the drill's end (e.g. 2026-12-02T18:00:00Z): a drill never runs open-ended" .DOWNTIME_DRILL_RATIO) }}
 {{- end }}
 {{- with .DOWNTIME_DRILL_UNTIL }}
-{{- if lt (toDate "2006-01-02T15:04:05Z07:00" .).Unix now.Unix }}
+{{- /* At most a working day away, as error_budget/drill.py's MAX_DRILL_HOURS says. */}}
+{{- $maxDrillHours := 24 }}
+{{- $end := (toDate "2006-01-02T15:04:05Z07:00" (upper .)).Unix }}
+{{- if lt $end now.Unix }}
 {{- fail (printf "env.config.DOWNTIME_DRILL_UNTIL=%s is in the past: give the drill a future end, or remove the drill" .) }}
+{{- end }}
+{{- if gt (sub $end now.Unix) (mul $maxDrillHours 3600) }}
+{{- fail (printf "env.config.DOWNTIME_DRILL_UNTIL=%s is more than %d hours away: a drill is an exercise the team watches; give an end within %d hours" . $maxDrillHours $maxDrillHours) }}
 {{- end }}
 {{- end }}
 {{- end }}
