@@ -378,9 +378,10 @@ def prepare_records(workdir: Path, project: Path, days: int, timing: Timing) -> 
         before, counts = blocks(), []
 
         def settled() -> bool:
-            # Compacted as far as it goes: the count has not moved for 15 seconds.
+            # Compacted as far as it goes: begun (its first run comes a minute after start), and the
+            # count has not moved for 15 seconds since.
             counts.append(blocks())
-            return len(counts) > 15 and counts[-1] == counts[-16]
+            return counts[-1] < before // 2 and len(counts) > 15 and counts[-1] == counts[-16]
 
         wait_until(settled, timeout=900, interval=1)
         progress(f"  {before} blocks compacted to {blocks()}")
@@ -400,7 +401,7 @@ def budget_by_period(project: Path, records: Path, workdir: Path, periods: tuple
     try:
         at = max(
             float(r["value"][1])
-            for r in prometheus.query(f'max_over_time(slo:evaluation:timestamp_seconds{{namespace="{NAMESPACE}"}}[2h])')
+            for r in prometheus.query(f'max_over_time(slo:evaluation:timestamp_seconds{{namespace="{NAMESPACE}"}}[1d])')
         )
         for days in periods:
             docs = helm.render(project / "chart", {"slo": {"periodDays": days}}, release=RELEASE, namespace=NAMESPACE)

@@ -97,3 +97,13 @@ def test_a_drill_more_than_a_day_away_is_refused_by_check_deploy(settings):
 def test_a_process_started_with_a_drill_more_than_a_day_away_drills_nothing(client):
     with override_settings(DOWNTIME_DRILL=Drill(1.0, time.time() + 25 * 3600)):
         assert client.get("/").status_code == 200, "a ratio of 1 would drill every request"
+
+
+def test_a_bad_drill_setting_is_one_line_from_manage_py(manage, production_env):
+    production_env.update(DOWNTIME_DRILL_RATIO="0.05", DOWNTIME_DRILL_UNTIL="tomorrow")
+    result = manage("check", "--deploy", env=production_env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "ImproperlyConfigured: DOWNTIME_DRILL_UNTIL='tomorrow' is not allowed: use an ISO 8601 time with its zone,"
+        " e.g. 2026-12-02T18:00:00Z"
+    ], result.stderr
