@@ -561,7 +561,7 @@ def main() -> int:
     parser.add_argument(
         "--fleet",
         action="store_true",
-        help="only what a fleet's targets and rules cost a real Prometheus, per mode (about 30 minutes; docs/scale.md)",
+        help="only what a fleet's targets and rules cost a real Prometheus, per mode (about 13 minutes; docs/scale.md)",
     )
     parser.add_argument(
         "--bucket-search",

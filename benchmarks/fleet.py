@@ -11,12 +11,15 @@
    Prometheus (Debian's, 2.42) scraping them every 15 s as the chart's ServiceMonitor
    says (one scrape job per endpoint, the pods its targets) with the chart's rendered
    PrometheusRule loaded.
-3. After a warm-up, measures over a window: targets up, active (head) series, samples
+3. Every fleet's Prometheus starts with 90 days of the service's recorded SLO series
+   (recorded_history.py), and runs the rules as the chart wrote them before 2026-12-07
+   (raw_rules.py) beside the chart's.
+4. After a warm-up, measures over a window: targets up, active (head) series, samples
    appended per second, Prometheus' resident memory and CPU, the p99 scrape duration,
-   and each rule group's evaluation time.
+   and each rule group's evaluation time and samples read per evaluation.
 
-Then the error-budget period's rules: ``rate(...[30d])`` over the raw series against
-summing recorded 5-minute rates, on a backfilled history (``period.py``).
+Then the budget group's cost for periods of 7, 30 and 90 days on the same records, and
+the error-budget period's SLI three ways on a backfilled history (``period.py``).
 
 Prints progress as it goes; ``--quick`` is a smoke run of a tiny fleet (./run-tests runs it).
 """
