@@ -178,7 +178,7 @@ def test_a_prometheus_that_cannot_answer_is_exit_2_and_one_line(
         unreachable: "cannot reach Prometheus at",
         not_prometheus: "answered HTTP 404 to /api/v1/query: is it a Prometheus server?",
         empty_prometheus: "has no data for slo:objective:ratio",
-        "prometheus:9090": "is not allowed: give Prometheus' http(s):// address",
+        "prometheus:9090": "is not allowed: give Prometheus' http(s)://host[:port] address",
     }
     output = ["--output", str(tmp_path)] if command == "slo_report" else []
     for url, message in cases.items():

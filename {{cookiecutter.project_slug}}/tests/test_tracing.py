@@ -84,6 +84,14 @@ SUPPORTED = {
     ),
 }
 
+
+def traced(variable: str, value: str, problem: str) -> tuple[dict[str, str], str]:
+    """A traced environment with one more variable, and the start of the line refusing it: the problem alone
+    is prefixed with the variable and its value."""
+    message = problem if problem.startswith(variable) else f"{variable}={value!r} {problem}"
+    return {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, variable: value}, message
+
+
 UNSUPPORTED = {
     "grpc": (
         {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
@@ -127,13 +135,13 @@ UNSUPPORTED = {
         "OTEL_EXPORTER_OTLP_TIMEOUT='0' is out of range",
     ),
     "disabled-not-a-boolean": ({"OTEL_SDK_DISABLED": "maybe"}, "OTEL_SDK_DISABLED='maybe' is not a boolean"),
-    "propagator-not-installed": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_PROPAGATORS": "b3"},
+    "propagator-not-installed": traced(
+        "OTEL_PROPAGATORS",
+        "b3",
         "OTEL_PROPAGATORS='b3' names 'b3', which this service does not install: use tracecontext, baggage or none",
     ),
-    "propagators-empty-name": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_PROPAGATORS": ","},
-        "OTEL_PROPAGATORS=',' names '', which this service does not install",
+    "propagators-empty-name": traced(
+        "OTEL_PROPAGATORS", ",", "OTEL_PROPAGATORS=',' names '', which this service does not install"
     ),
     "endpoint-ipv6-unclosed": (
         {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://[::1"},
@@ -151,22 +159,10 @@ UNSUPPORTED = {
         {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://u:s3cret@collector:notaport"},
         "OTEL_EXPORTER_OTLP_ENDPOINT='http://collector:notaport' is not an OTLP/HTTP endpoint",
     ),
-    "timeout-infinite": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_EXPORTER_OTLP_TIMEOUT": "inf"},
-        "OTEL_EXPORTER_OTLP_TIMEOUT='inf' is not a finite number",
-    ),
-    "schedule-delay-zero": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_BSP_SCHEDULE_DELAY": "0"},
-        "OTEL_BSP_SCHEDULE_DELAY='0' is out of range",
-    ),
-    "attribute-limit-negative": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_ATTRIBUTE_COUNT_LIMIT": "-1"},
-        "OTEL_ATTRIBUTE_COUNT_LIMIT='-1' is out of range",
-    ),
-    "attribute-length-not-a-number": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT": "long"},
-        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT='long' is not a whole number",
-    ),
+    "timeout-infinite": traced("OTEL_EXPORTER_OTLP_TIMEOUT", "inf", "is not a finite number"),
+    "schedule-delay-zero": traced("OTEL_BSP_SCHEDULE_DELAY", "0", "is out of range"),
+    "attribute-limit-negative": traced("OTEL_ATTRIBUTE_COUNT_LIMIT", "-1", "is out of range"),
+    "attribute-length-not-a-number": traced("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "long", "is not a whole number"),
 }
 
 
