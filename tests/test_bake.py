@@ -182,6 +182,7 @@ def test_supported_code_shape_type_checks_strictly(bake, baked_venv, shape, mypy
     assert "Success: no issues found" in result.stdout
 
 
+@pytest.mark.suite
 @pytest.mark.parametrize("context", SUPPORTED.values(), ids=SUPPORTED.keys())
 def test_supported_combination_passes_its_own_tests(background, request, context, report):
     """Run in the background from the session's start (tests/support/background.py); this collects the result."""

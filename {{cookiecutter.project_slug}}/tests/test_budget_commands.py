@@ -81,7 +81,8 @@ def prometheus(free_ports) -> Iterator[Callable[..., str]]:
     def start(answers: dict[str, bytes], trickle: bool = False) -> str:
         handler = type("Handler", (FakePrometheus,), {"answers": answers, "trickle": trickle})
         server = ThreadingHTTPServer(("127.0.0.1", free_ports(1)[0]), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # A short poll: shutdown() waits for the next one, and every test stops its server.
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_port}"
 
