@@ -118,21 +118,39 @@ def _burn_rates(objectives: dict[str, float], metric: str, values: dict[str, flo
     return _for_every_slo(objectives, metric, {**values, **quiet})
 
 
-def evaluations(prometheus: Prometheus, queries: Recorded, window: str, end: float | None) -> dict[str, float]:
-    """The records' evaluation count, first and last time in ``window``; an empty dict without records."""
+@dataclass(frozen=True)
+class Coverage:
+    """The records' evaluations in the period: their interval, and how much of the period they span."""
+
+    evaluations: int
+    first: float
+    last: float
+
+    @property
+    def interval(self) -> float:
+        return (self.last - self.first) / (self.evaluations - 1) if self.evaluations > 1 else 0.0
+
+    @property
+    def seconds(self) -> float:
+        return self.evaluations * self.interval
+
+
+def evaluations(prometheus: Prometheus, queries: Recorded, window: str, end: float | None) -> Coverage | None:
+    """The records' evaluations in ``window`` (count, first and last time), or None without records."""
     found = {}
     for name, expression in queries.evaluations(window).items():
         results = prometheus.query(expression, end)
         if results:
             found[name] = float(results[0]["value"][1])
-    return found
+    if not found.get("count"):
+        return None
+    return Coverage(int(found["count"]), found.get("first", 0.0), found.get("last", 0.0))
 
 
 def _coverage_note(prometheus: Prometheus, service: Service, period_days: int) -> str:
     """Says when the records span less than the period: the budget left is then over those days only."""
-    found = evaluations(prometheus, Recorded(service.matchers()), range_of(period_days * 86400), None)
-    count, first, last = found.get("count", 0.0), found.get("first", 0.0), found.get("last", 0.0)
-    covered_days = (count * (last - first) / (count - 1) if count > 1 else 0.0) / 86400
+    coverage = evaluations(prometheus, Recorded(service.matchers()), range_of(period_days * 86400), None)
+    covered_days = coverage.seconds / 86400 if coverage is not None else 0.0
     if covered_days < period_days * 0.99:
         return (
             f"The SLO records cover only the last {covered_days:.1f} of the {period_days} days: the budget left is"

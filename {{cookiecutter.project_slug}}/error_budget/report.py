@@ -82,23 +82,6 @@ def _incidents(prometheus: Prometheus, service: Service, slo: str, window: str, 
     return sorted(found, key=lambda incident: incident.start)
 
 
-@dataclass(frozen=True)
-class Coverage:
-    """The records' evaluations in the period: their interval, and how much of the period they span."""
-
-    evaluations: int
-    first: float
-    last: float
-
-    @property
-    def interval(self) -> float:
-        return (self.last - self.first) / (self.evaluations - 1) if self.evaluations > 1 else 0.0
-
-    @property
-    def seconds(self) -> float:
-        return self.evaluations * self.interval
-
-
 class RecordedFigures:
     """Counts from the chart's 5-minute records: each summed rate times the evaluation interval."""
 
@@ -106,13 +89,13 @@ class RecordedFigures:
 
     def __init__(self, prometheus: Prometheus, service: Service, window: str, end: float) -> None:
         self.prometheus, self.queries, self.window, self.end = prometheus, Recorded(service.matchers()), window, end
-        found = evaluations(prometheus, self.queries, window, end)
-        if not found.get("count"):
+        coverage = evaluations(prometheus, self.queries, window, end)
+        if coverage is None:
             raise PrometheusUnusable(
                 f"Prometheus at {prometheus.url} holds no SLO records for {service.selector()} in the period:"
                 " are the chart's rules loaded there? (--raw reads the raw request series instead)"
             )
-        self.coverage = Coverage(int(found["count"]), found["first"], found["last"])
+        self.coverage = coverage
 
     def _count(self, expression: str) -> float:
         return _value(self.prometheus.query(expression, self.end)) * self.coverage.interval
