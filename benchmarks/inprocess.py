@@ -59,7 +59,7 @@ def build_metrics_middleware_unused() -> None:
     from django.conf import settings
     from django.utils.module_loading import import_string
 
-    for path in (*settings.METRICS_FIRST_MIDDLEWARE, *settings.METRICS_LAST_MIDDLEWARE):
+    for path in settings.METRICS_MIDDLEWARE:
         import_string(path)(lambda request: None)
 
 

@@ -235,9 +235,9 @@ def lean_metrics_middleware(get_response: Callable[[HttpRequest], HttpResponse])
     Everything a request is counted under (view, method, status, transport) is read
     once, after the response, and one dictionary lookup finds where its values live.
     ``process_view`` works out the transport: django-prometheus counts a request by
-    view and transport when its view is called, so a request whose URL resolved to
-    no view, or that an earlier middleware answered (a CSRF rejection), has none and
-    is not a request of any view.
+    view and transport once its URL resolved to a view, so a request that resolved
+    to none, or that a middleware answered before resolving (a refused Host), has
+    none and is not a request of any view.
 
     What the hot path does per request: two clock reads; the in-flight entry for the
     timeout accounting, keyed by the request and carrying its transport, so nothing

@@ -7,24 +7,24 @@ LEAN = "lean"
 FULL = "full"
 PROFILES = (LEAN, FULL)
 
-# (first in MIDDLEWARE, right after the health probes; last in MIDDLEWARE)
+# Outermost but for the health probes (and tracing's, put around them so a count carries its
+# request's trace): every answer is counted as the client got it, whichever middleware gave it
+# (CommonMiddleware's redirect to the slashed URL, SecurityMiddleware's to HTTPS, a refused Host).
 _MIDDLEWARE = {
     # Three metrics per request: responses by status/view/method, latency by view/method, exceptions.
-    LEAN: ((), ("request_metrics.lean.lean_metrics_middleware",)),
+    LEAN: ("request_metrics.lean.lean_metrics_middleware",),
     # django-prometheus' defaults: about thirteen metrics per request (methods folded, exceptions
     # timed once: request_metrics/full.py).
     FULL: (
-        (
-            "django_prometheus.middleware.PrometheusBeforeMiddleware",
-            "request_metrics.inflight.InFlightMiddleware",
-        ),
-        ("request_metrics.full.FullAfterMiddleware",),
+        "django_prometheus.middleware.PrometheusBeforeMiddleware",
+        "request_metrics.inflight.InFlightMiddleware",
+        "request_metrics.full.FullAfterMiddleware",
     ),
 }
 
 
-def metrics_middleware(profile: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The middlewares ``profile`` puts at the top and at the bottom of MIDDLEWARE."""
+def metrics_middleware(profile: str) -> tuple[str, ...]:
+    """The middlewares ``profile`` puts at the top of MIDDLEWARE, right after the health probes."""
     return _MIDDLEWARE[profile]
 
 

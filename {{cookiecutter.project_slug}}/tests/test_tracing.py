@@ -5,13 +5,15 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threading import Thread
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
@@ -26,7 +28,7 @@ from request_metrics.lean import (
 from tracing import provider
 from tracing.configuration import DEFAULT_ENDPOINT, TracingSettings, tracing_settings
 from tracing.logs import TraceContextFilter
-from tracing.provider import ExportCollector, ExportState, OncePerOutage, reporting_exporter
+from tracing.provider import ExportCollector, ExportState, OncePerOutage, exporting_provider, reporting_exporter
 from worker_slots.durable import EXEMPLARS, SlotCollector, slot_value_class
 from worker_slots.slots import Slot
 
@@ -85,34 +87,34 @@ SUPPORTED = {
 }
 
 
-def traced(variable: str, value: str, problem: str) -> tuple[dict[str, str], str]:
-    """A traced environment with one more variable, and the start of the line refusing it: the problem alone
-    is prefixed with the variable and its value."""
-    message = problem if problem.startswith(variable) else f"{variable}={value!r} {problem}"
-    return {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, variable: value}, message
+# What OpenTelemetry's SDK does with a refused value when nothing checks it first: FAILS (raises as the
+# worker starts tracing, or fails every export) or GUESSES (goes on with something else than was asked,
+# a warning at best). test_the_sdk_alone_fails_or_guesses feeds it each row.
+FAILS, GUESSES = "fails", "guesses"
+
+
+def traced(variable: str, value: str, problem: str, sdk: str) -> tuple[dict[str, str], str, str]:
+    """A traced environment with one more variable, the start of the line refusing it (the problem alone
+    is prefixed with the variable and its value), and what the SDK alone does with it."""
+    message = problem if problem.startswith("OTEL_") else f"{variable}={value!r} {problem}"
+    return {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, variable: value}, message, sdk
+
+
+def endpoint(value: str, problem: str) -> tuple[dict[str, str], str, str]:
+    return {"OTEL_EXPORTER_OTLP_ENDPOINT": value}, problem, FAILS
 
 
 UNSUPPORTED = {
-    "grpc": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
-        "OTEL_EXPORTER_OTLP_PROTOCOL='grpc' is not one of http/protobuf",
-    ),
-    "traces-json": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"},
-        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL='http/json' is not one of http/protobuf",
-    ),
-    "console-exporter": (
-        {"OTEL_TRACES_EXPORTER": "console"},
-        "OTEL_TRACES_EXPORTER='console' is not one of otlp, none",
-    ),
-    "endpoint-without-scheme": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": "otel-collector:4318"},
+    "grpc": traced("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "is not one of http/protobuf", GUESSES),
+    "traces-json": traced("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json", "is not one of http/protobuf", GUESSES),
+    "console-exporter": traced("OTEL_TRACES_EXPORTER", "console", "is not one of otlp, none", GUESSES),
+    "endpoint-without-scheme": endpoint(
+        "otel-collector:4318",
         "OTEL_EXPORTER_OTLP_ENDPOINT='otel-collector:4318' is not an OTLP/HTTP endpoint: give an http:// or https://"
         " URL with a host, such as http://otel-collector:4318",
     ),
-    "unknown-sampler": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_TRACES_SAMPLER": "sometimes"},
-        "OTEL_TRACES_SAMPLER='sometimes' is not one of always_on, always_off, traceidratio",
+    "unknown-sampler": traced(
+        "OTEL_TRACES_SAMPLER", "sometimes", "is not one of always_on, always_off, traceidratio", GUESSES
     ),
     "ratio-above-one": (
         {
@@ -121,48 +123,41 @@ UNSUPPORTED = {
             "OTEL_TRACES_SAMPLER_ARG": "5",
         },
         "OTEL_TRACES_SAMPLER_ARG='5' is out of range: use a number from 0 to 1",
+        GUESSES,
     ),
-    "batch-larger-than-queue": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_BSP_MAX_QUEUE_SIZE": "256"},
+    "batch-larger-than-queue": traced(
+        "OTEL_BSP_MAX_QUEUE_SIZE",
+        "256",
         "OTEL_BSP_MAX_EXPORT_BATCH_SIZE=512 is larger than the span queue (OTEL_BSP_MAX_QUEUE_SIZE=256)",
+        FAILS,
     ),
-    "queue-not-a-number": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_BSP_MAX_QUEUE_SIZE": "lots"},
-        "OTEL_BSP_MAX_QUEUE_SIZE='lots' is not a whole number",
-    ),
-    "timeout-zero": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_EXPORTER_OTLP_TIMEOUT": "0"},
-        "OTEL_EXPORTER_OTLP_TIMEOUT='0' is out of range",
-    ),
-    "disabled-not-a-boolean": ({"OTEL_SDK_DISABLED": "maybe"}, "OTEL_SDK_DISABLED='maybe' is not a boolean"),
+    "queue-not-a-number": traced("OTEL_BSP_MAX_QUEUE_SIZE", "lots", "is not a whole number", GUESSES),
+    "timeout-zero": traced("OTEL_EXPORTER_OTLP_TIMEOUT", "0", "is out of range", FAILS),
+    "disabled-not-a-boolean": traced("OTEL_SDK_DISABLED", "maybe", "is not a boolean", GUESSES),
     "propagator-not-installed": traced(
         "OTEL_PROPAGATORS",
         "b3",
-        "OTEL_PROPAGATORS='b3' names 'b3', which this service does not install: use tracecontext, baggage or none",
+        "names 'b3', which this service does not install: use tracecontext, baggage or none",
+        FAILS,
     ),
-    "propagators-empty-name": traced(
-        "OTEL_PROPAGATORS", ",", "OTEL_PROPAGATORS=',' names '', which this service does not install"
+    "propagators-empty-name": traced("OTEL_PROPAGATORS", ",", "names '', which this service does not install", FAILS),
+    "endpoint-ipv6-unclosed": endpoint("http://[::1", "OTEL_EXPORTER_OTLP_ENDPOINT='http://[::1' is not an OTLP/HTTP"),
+    "endpoint-spaces-around": endpoint(
+        f" {ENDPOINT} ", f"OTEL_EXPORTER_OTLP_ENDPOINT=' {ENDPOINT} ' has spaces around it"
     ),
-    "endpoint-ipv6-unclosed": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://[::1"},
-        "OTEL_EXPORTER_OTLP_ENDPOINT='http://[::1' is not an OTLP/HTTP endpoint",
+    "endpoint-port-out-of-range": endpoint(
+        "http://collector:99999", "OTEL_EXPORTER_OTLP_ENDPOINT='http://collector:99999' is not an OTLP/HTTP endpoint"
     ),
-    "endpoint-spaces-around": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": f" {ENDPOINT} "},
-        f"OTEL_EXPORTER_OTLP_ENDPOINT=' {ENDPOINT} ' has spaces around it",
-    ),
-    "endpoint-port-out-of-range": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:99999"},
-        "OTEL_EXPORTER_OTLP_ENDPOINT='http://collector:99999' is not an OTLP/HTTP endpoint",
-    ),
-    "endpoint-port-not-a-number": (
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://u:s3cret@collector:notaport"},
+    "endpoint-port-not-a-number": endpoint(
+        "http://u:s3cret@collector:notaport",
         "OTEL_EXPORTER_OTLP_ENDPOINT='http://collector:notaport' is not an OTLP/HTTP endpoint",
     ),
-    "timeout-infinite": traced("OTEL_EXPORTER_OTLP_TIMEOUT", "inf", "is not a finite number"),
-    "schedule-delay-zero": traced("OTEL_BSP_SCHEDULE_DELAY", "0", "is out of range"),
-    "attribute-limit-negative": traced("OTEL_ATTRIBUTE_COUNT_LIMIT", "-1", "is out of range"),
-    "attribute-length-not-a-number": traced("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "long", "is not a whole number"),
+    "timeout-infinite": traced("OTEL_EXPORTER_OTLP_TIMEOUT", "inf", "is not a finite number", FAILS),
+    "schedule-delay-zero": traced("OTEL_BSP_SCHEDULE_DELAY", "0", "is out of range", FAILS),
+    "attribute-limit-negative": traced("OTEL_ATTRIBUTE_COUNT_LIMIT", "-1", "is out of range", FAILS),
+    "attribute-length-not-a-number": traced(
+        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "long", "is not a whole number", FAILS
+    ),
 }
 
 
@@ -171,12 +166,69 @@ def test_supported_otel_environments(environ, expected):
     assert tracing_settings(environ) == expected
 
 
-@pytest.mark.parametrize(("environ", "message"), UNSUPPORTED.values(), ids=UNSUPPORTED.keys())
-def test_unsupported_otel_environments_are_refused_in_one_line(environ, message):
+@pytest.mark.parametrize(("environ", "message", "sdk"), UNSUPPORTED.values(), ids=UNSUPPORTED.keys())
+def test_unsupported_otel_environments_are_refused_in_one_line(environ, message, sdk):
     with pytest.raises(ImproperlyConfigured) as refused:
         tracing_settings(environ)
     assert str(refused.value).startswith(message)
     assert "\n" not in str(refused.value) and "s3cret" not in str(refused.value)
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """An OTLP/HTTP collector that takes every batch."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def collector(free_ports) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", free_ports(1)[0]), Receiver)
+    Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(("environ", "message", "sdk"), UNSUPPORTED.values(), ids=UNSUPPORTED.keys())
+def test_the_sdk_alone_fails_or_guesses(environ, message, sdk, collector, monkeypatch):
+    """Why each value is refused: given to the SDK as a worker builds it (exporting_provider, and the
+    propagators opentelemetry.propagate loads on import) with nothing checking it first, the SDK raises
+    or fails every export, or exports anyway with something else than was asked."""
+    for name in [name for name in os.environ if name.startswith("OTEL_")]:
+        monkeypatch.delenv(name)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value.replace(ENDPOINT, collector))
+    results: list[SpanExportResult] = []
+
+    class Recording(SpanExporter):
+        def __init__(self, exporter: SpanExporter) -> None:
+            self.exporter = exporter
+
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            results.append(self.exporter.export(spans))
+            return results[-1]
+
+        def shutdown(self) -> None:
+            self.exporter.shutdown()
+
+    try:
+        propagate._load_propagators()  # type: ignore[attr-defined]  # what importing the module runs
+        traced_provider = exporting_provider({}, Recording)
+    except ValueError:
+        outcome = FAILS
+    else:
+        traced_provider.get_tracer(__name__).start_span("GET /").end()
+        traced_provider.force_flush()
+        traced_provider.shutdown()
+        outcome = GUESSES if results == [SpanExportResult.SUCCESS] else FAILS
+    assert outcome == sdk, results
 
 
 class FlakyExporter(SpanExporter):

@@ -22,7 +22,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -184,10 +184,7 @@ def start_tracing(settings: TracingSettings, service_name: str, service_version:
     """Start this worker's provider, exporting over OTLP/HTTP in the background (call once, after fork)."""
     global ACTIVE
     from opentelemetry import trace
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.resources import OTELResourceDetector, Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.resources import OTELResourceDetector
 
     state = ExportState(settings.endpoint)
     quiet = OncePerOutage(state)
@@ -196,9 +193,7 @@ def start_tracing(settings: TracingSettings, service_name: str, service_version:
     detected = OTELResourceDetector().detect().attributes
     # The environment's word wins over the service's defaults.
     attributes: dict[str, Any] = {**resource_attributes(service_name, service_version, slot), **detected}
-    provider = TracerProvider(resource=Resource.create(attributes), shutdown_on_exit=False)
-    exporter = reporting_exporter(OTLPSpanExporter(), state, quiet)
-    provider.add_span_processor(BatchSpanProcessor(exporter))
+    provider = exporting_provider(attributes, lambda exporter: reporting_exporter(exporter, state, quiet))
     trace.set_tracer_provider(provider)
     if not settings.propagate:
         from opentelemetry import propagate
@@ -206,6 +201,19 @@ def start_tracing(settings: TracingSettings, service_name: str, service_version:
         propagate.set_global_textmap(NoPropagation())
     ACTIVE = Tracing(provider, state)
     return ACTIVE
+
+
+def exporting_provider(attributes: dict[str, Any], wrap: Callable[[SpanExporter], SpanExporter]) -> TracerProvider:
+    """The SDK's provider, batching spans to its OTLP/HTTP exporter (wrapped by ``wrap``): all three read
+    their settings from ``OTEL_*`` themselves."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create(attributes), shutdown_on_exit=False)
+    provider.add_span_processor(BatchSpanProcessor(wrap(OTLPSpanExporter())))
+    return provider
 
 
 def stop_tracing() -> None:

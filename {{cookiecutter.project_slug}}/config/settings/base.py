@@ -33,11 +33,11 @@ INSTALLED_APPS = [
 
 # lean: the request metrics the SLOs, dashboards and on-call read; full: django-prometheus' defaults.
 METRICS_PROFILE = env_choice("METRICS_PROFILE", "{{ cookiecutter.metrics_profile }}", choices=PROFILES)
-METRICS_FIRST_MIDDLEWARE, METRICS_LAST_MIDDLEWARE = metrics_middleware(METRICS_PROFILE)
+METRICS_MIDDLEWARE = metrics_middleware(METRICS_PROFILE)
 
 MIDDLEWARE = [
     "health.middleware.HealthProbeMiddleware",
-    *METRICS_FIRST_MIDDLEWARE,
+    *METRICS_MIDDLEWARE,
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -46,8 +46,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    *METRICS_LAST_MIDDLEWARE,
-    # Innermost, so every metrics middleware counts a drilled 503; absent unless a drill is set.
+    # Innermost, so every middleware sees a drilled 503 as the view's answer; absent unless a drill is set.
     "error_budget.drill.DowntimeDrillMiddleware",
 ]
 # A downtime drill (error_budget/drill.py): DOWNTIME_DRILL_RATIO and DOWNTIME_DRILL_UNTIL.

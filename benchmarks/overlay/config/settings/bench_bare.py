@@ -2,4 +2,4 @@
 
 from config.settings.production import *  # noqa: F403
 
-MIDDLEWARE = [m for m in MIDDLEWARE if m not in (*METRICS_FIRST_MIDDLEWARE, *METRICS_LAST_MIDDLEWARE)]  # noqa: F405
+MIDDLEWARE = [m for m in MIDDLEWARE if m not in METRICS_MIDDLEWARE]  # noqa: F405

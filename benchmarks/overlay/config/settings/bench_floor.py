@@ -23,7 +23,7 @@ def empty_middleware(get_response: Callable[[HttpRequest], HttpResponse]) -> Cal
 
 
 MIDDLEWARE = [
-    f"{__name__}.empty_middleware" if name in METRICS_LAST_MIDDLEWARE else name  # noqa: F405
+    f"{__name__}.empty_middleware" if name == METRICS_MIDDLEWARE[0] else name  # noqa: F405
     for name in MIDDLEWARE  # noqa: F405
-    if name not in METRICS_FIRST_MIDDLEWARE  # noqa: F405
+    if name not in METRICS_MIDDLEWARE[1:]  # noqa: F405
 ]
