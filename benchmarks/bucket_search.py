@@ -1,9 +1,9 @@
 """Instructions to find a latency's histogram bucket: lean's walk up from the smallest bound
-(request_metrics/lean_series.bucket_index, inlined in the middleware) against a binary search
+(service_runtime/request_metrics/lean_series.bucket_index, inlined in the middleware) against a binary search
 (bisect_left, which lean used before).
 
 ./benchmarks/run --bucket-search prints one row per bucket of the baked service's default
-bounds (request_metrics/buckets.py). Each figure is counted by callgrind: two runs of the loop
+bounds (service_runtime/request_metrics/buckets.py). Each figure is counted by callgrind: two runs of the loop
 below that differ only in their count, the difference divided by the difference in counts,
 less the same for a loop that finds nothing. About two minutes; needs valgrind. With --quick,
 the first and the last bucket only.
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-BUCKETS_MODULE = HERE.parent / "{{cookiecutter.project_slug}}" / "request_metrics" / "buckets.py"
+BUCKETS_MODULE = HERE.parent / "{{cookiecutter.project_slug}}" / "service_runtime" / "request_metrics" / "buckets.py"
 COUNTS = (1_000, 21_000)
 SEARCHES = ("none", "walk", "bisect")
 

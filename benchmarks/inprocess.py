@@ -21,17 +21,17 @@ from pathlib import Path
 
 
 def hold_a_slot_like_a_worker(directory: Path) -> None:
-    slots = importlib.import_module("worker_slots.slots")  # the baked project's, on sys.path by main()
-    durable = importlib.import_module("worker_slots.durable")
+    slots = importlib.import_module("service_runtime.worker_slots.slots")  # the baked project's, on sys.path by main()
+    durable = importlib.import_module("service_runtime.worker_slots.durable")
     directory.mkdir(parents=True, exist_ok=True)
     durable.keep_values_in_slot(slots.claim_slot(directory, 1))
 
 
 def trace_like_a_worker() -> None:
-    configuration = importlib.import_module("tracing.configuration")
+    configuration = importlib.import_module("service_runtime.tracing.configuration")
     settings = configuration.tracing_settings()
     if settings is not None:
-        provider = importlib.import_module("tracing.provider")
+        provider = importlib.import_module("service_runtime.tracing.provider")
         provider.start_tracing(settings, configuration.SERVICE_NAME, "bench", 1)
 
 

@@ -5,7 +5,7 @@ standard library only and stays compatible with every Python that cookiecutter
 supports. Each rule is one small validator that raises ``InvalidAnswer`` with a
 message naming the key, the value given and what is allowed; tests import them.
 
-The port rules mirror the baked project's ``environment/ports.py`` and the chart's
+The port rules mirror the baked project's ``service_runtime/environment/ports.py`` and the chart's
 ``values.schema.json``: the three run in different places (bake time, process
 start, ``helm install``) and cannot import each other.
 """
@@ -48,16 +48,13 @@ PROJECT_NAMES = frozenset(
         "chart",
         "scripts",
         "staticfiles",
-        # The template's own packages beside the service's.
-        "environment",
-        "worker_slots",
-        "request_metrics",
-        "health",
-        "error_budget",
-        "tracing",
-        "database_metrics",
+        # The template's runtime, one package beside the service's.
+        "service_runtime",
     }
 )
+# The labels of the runtime's Django apps (service_runtime/*/apps.py), which the service's app,
+# labelled with the slug, must not repeat.
+TEMPLATE_APP_LABELS = frozenset({"service_runtime_health", "service_runtime_error_budget", "service_runtime_tracing"})
 # Django's contrib app labels: the service's app takes the slug as its label, and two apps
 # with one label stop every manage.py command ("Application labels aren't unique").
 DJANGO_APP_LABELS = frozenset(
@@ -191,6 +188,11 @@ def validate_project_slug(slug: str) -> None:
             f"project_slug={slug!r} is the label of a Django contrib app, and the service's app"
             " takes the slug as its label: choose another name (e.g. 'orders_service')"
         )
+    if slug in TEMPLATE_APP_LABELS:
+        raise InvalidAnswer(
+            f"project_slug={slug!r} is the label of one of the template's Django apps, and the service's"
+            " app takes the slug as its label: choose another name (e.g. 'orders_service')"
+        )
     if slug in STANDARD_LIBRARY_NAMES:
         raise InvalidAnswer(
             f"project_slug={slug!r} is the name of a Python standard-library module, which the"
@@ -310,7 +312,8 @@ def validate(answers: Mapping[str, object]) -> None:
     http_port = parse_port("http_port", answers["http_port"])
     start = parse_port("metrics_start_port", answers["metrics_start_port"])
     validate_metrics_mode(answers["metrics_mode"])
-    # The ports in use: one per worker, or the aggregated mode's one (as environment/ports.py counts them).
+    # The ports in use: one per worker, or the aggregated mode's one (as the bake's
+    # service_runtime/environment/ports.py counts them).
     if answers["metrics_mode"] == "per_worker":
         ports_in_use, sized_by = workers, f"web_concurrency={workers}"
     else:

@@ -46,7 +46,7 @@ def python_constant(path, name: str):
 
 
 def test_python_reads_the_answers(project):
-    assert python_constant(project / "environment" / "ports.py", "DEFAULT_HTTP_PORT") == 8123
+    assert python_constant(project / "service_runtime" / "environment" / "ports.py", "DEFAULT_HTTP_PORT") == 8123
     assert python_constant(project / "config" / "settings" / "base.py", "SLO_LATENCY_THRESHOLD_SECONDS") == 0.25
 
 

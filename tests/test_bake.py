@@ -17,8 +17,14 @@ from tests.support.typecheck import type_check
 
 SUPPORTED = {
     "defaults": {},
-    "one-worker": {"web_concurrency": "1"},
-    "twelve-workers-high-ports": {"web_concurrency": "12", "metrics_start_port": "20000", "http_port": "8080"},
+    # Named like the runtime's subpackages, which live under service_runtime/ and no longer clash.
+    "one-worker-named-health": {"web_concurrency": "1", "project_slug": "health"},
+    "twelve-workers-high-ports-named-tracing": {
+        "web_concurrency": "12",
+        "metrics_start_port": "20000",
+        "http_port": "8080",
+        "project_slug": "tracing",
+    },
     "http-above-metrics-gitlab-repository": {
         "web_concurrency": "3",
         "metrics_start_port": "8001",
@@ -35,7 +41,7 @@ SUPPORTED = {
     },
     "python-3.13-image": {"python_version": "3.13"},
     "full-metrics-profile": {"metrics_profile": "full"},
-    "aggregated-metrics-mode": {"metrics_mode": "aggregated"},
+    "aggregated-metrics-mode-named-environment": {"metrics_mode": "aggregated", "project_slug": "environment"},
     "strict-slos": {
         "slo_availability_target": "99.99",
         "slo_latency_target": "99.9",
@@ -145,6 +151,15 @@ def test_supported_combination_bakes_clean(bake, context):
     assert leftovers == []
 
 
+def test_the_bake_holds_the_teams_package_config_and_the_runtime(bake):
+    """Everything the template owns in Python lives under one root beside the team's package."""
+    project = bake()
+    packages = {path.parent.name for path in project.glob("*/__init__.py")}
+    assert packages == {project.name, "config", "service_runtime", "tests"}
+    modules = {path.name for path in project.glob("*.py")}
+    assert modules == {"manage.py", "gunicorn.conf.py"}
+
+
 def test_free_text_reads_back_unchanged_from_toml_and_yaml(bake):
     """M6: an emoji once baked a surrogate pair (tojson), which TOML and YAML refuse."""
     context = SUPPORTED["quotes-and-backslash"]
@@ -171,7 +186,7 @@ TYPED_SHAPES = (
     "quotes-and-backslash",
     "python-3.13-image",
     "full-metrics-profile",
-    "aggregated-metrics-mode",
+    "aggregated-metrics-mode-named-environment",
 )
 
 

@@ -62,7 +62,7 @@ def test_quick_benchmark_prints_the_table_and_writes_every_figure(background, re
     shutil.which("valgrind") is None, reason="valgrind not installed (Debian package 'valgrind'; .ci/run installs it)"
 )
 def test_bucket_search_benchmark_counts_both_searches():
-    template_bytecode = REPO / "{{cookiecutter.project_slug}}" / "request_metrics" / "__pycache__"
+    template_bytecode = REPO / "{{cookiecutter.project_slug}}" / "service_runtime" / "request_metrics" / "__pycache__"
     shutil.rmtree(template_bytecode, ignore_errors=True)  # left by an earlier run: the check below needs it gone
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.bucket_search", "--quick"],

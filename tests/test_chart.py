@@ -202,7 +202,7 @@ def test_helm_test_pod_checks_the_http_port_and_every_metrics_port(rendered):
     assert command == [
         "python",
         "-m",
-        "health.check_ports",
+        "service_runtime.health.check_ports",
         "rel-orders-service",
         "80",
         "9100",

@@ -1,5 +1,5 @@
 """The chart's ports against the service's own: Deployment, Service and ServiceMonitor agree with
-environment/ports.py on every port, over several bakes and install-time values."""
+service_runtime/environment/ports.py on every port, over several bakes and install-time values."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ PORT_NAME = re.compile(r"^(?=.*[a-z])(?!.*--)[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 def service_ports(project: Path, venv: Path, environment: dict) -> list[int]:
     """The ports the service itself derives from this environment: the one source of truth."""
-    code = "from environment.ports import metrics_port_range; print(list(metrics_port_range()))"
+    code = "from service_runtime.environment.ports import metrics_port_range; print(list(metrics_port_range()))"
     result = subprocess.run(
         [venv / "bin/python", "-c", code], cwd=project, env=environment, capture_output=True, text=True
     )

@@ -140,7 +140,7 @@ def test_an_update_of_the_template_never_meets_the_teams_own_files(template_repo
     team = {path: path.read_bytes() for path in service.rglob("*") if path.is_file() and ".git" not in path.parts}
 
     baked = template_repo / "{{cookiecutter.project_slug}}"
-    exporter = baked / "worker_slots" / "exporter.py"
+    exporter = baked / "service_runtime" / "worker_slots" / "exporter.py"
     exporter.write_text(exporter.read_text().replace("MAX_CONNECTIONS = 8", "MAX_CONNECTIONS = 12"))
     base = baked / "config" / "settings" / "base.py"
     base.write_text(base.read_text().replace('TIME_ZONE = "UTC"', 'TIME_ZONE = "Etc/UTC"'))
@@ -152,10 +152,10 @@ def test_an_update_of_the_template_never_meets_the_teams_own_files(template_repo
     assert sorted(line[3:] for line in changed if line) == [
         ".cruft.json",
         "config/settings/base.py",
-        "worker_slots/exporter.py",
+        "service_runtime/worker_slots/exporter.py",
     ], "the update touched the template's files only"
     assert not list(service.rglob("*.rej"))
-    assert "MAX_CONNECTIONS = 12" in (service / "worker_slots" / "exporter.py").read_text()
+    assert "MAX_CONNECTIONS = 12" in (service / "service_runtime" / "worker_slots" / "exporter.py").read_text()
     assert 'TIME_ZONE = "Etc/UTC"' in (service / "config" / "settings" / "base.py").read_text()
     untouched = [path for path, text in team.items() if path.exists() and path.read_bytes() == text]
     assert len(untouched) == len(team) - 3, "every other file, the team's own included, is as the team left it"

@@ -54,7 +54,7 @@ def test_helm_refuses_a_drill_that_could_not_run_as_written(bake, config, messag
     "spelling", ["%Y-%m-%dT%H:%M:%S.5+02:00", "%Y-%m-%dt%H:%M:%Sz"], ids=["fraction-and-offset", "lowercase-t-and-z"]
 )
 def test_a_drill_reaches_the_pods_environment(bake, spelling):
-    """An end within a day, in RFC 3339's spellings; the chart's bound is error_budget/drill.py's."""
+    """An end within a day, in RFC 3339's spellings; the chart's bound is service_runtime/error_budget/drill.py's."""
     soon = datetime.now(UTC) + timedelta(hours=23)
     until = (soon.astimezone(timezone(timedelta(hours=2))) if "+02" in spelling else soon).strftime(spelling)
     drill = {"DOWNTIME_DRILL_RATIO": 0.05, "DOWNTIME_DRILL_UNTIL": until}

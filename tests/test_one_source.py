@@ -1,7 +1,7 @@
 """Rules that must exist in several languages, read from every copy and proven to agree.
 
 The port limits live in the hook (Python, standard library only), the service
-(environment/ports.py), the chart's schema (JSON Schema) and its ports helper (Go
+(service_runtime/environment/ports.py), the chart's schema (JSON Schema) and its ports helper (Go
 template); the histogram bound's spelling lives in the Python client, the chart's SLO
 helper (Go template) and the promtool test template (Jinja).
 """
@@ -37,7 +37,7 @@ def module_constants(path) -> dict[str, object]:
 
 def test_port_and_worker_limits_agree_in_hook_service_schema_helper_and_prompts():
     from_hook = {name: getattr(hook, name) for name in LIMITS}
-    service = module_constants(SERVICE / "environment" / "ports.py")
+    service = module_constants(SERVICE / "service_runtime" / "environment" / "ports.py")
     assert {name: service[name] for name in LIMITS} == from_hook
 
     schema = json.loads((SERVICE / "chart" / "values.schema.json").read_text())
@@ -57,16 +57,16 @@ def test_port_and_worker_limits_agree_in_hook_service_schema_helper_and_prompts(
 
 
 def test_gunicorn_limits_agree_in_the_service_and_the_schema(bake):
-    """L11: what gunicorn.conf.py refuses at start, the chart refuses at install."""
-    service = module_constants(bake() / "gunicorn.conf.py")
+    """L11: what gunicorn refuses at start, the chart refuses at install."""
+    startup = bake() / "service_runtime" / "server" / "startup.py"
+    service = module_constants(startup)
     schema = json.loads((SERVICE / "chart" / "values.schema.json").read_text())
     config = schema["properties"]["env"]["properties"]["config"]["properties"]
     for name in ("GUNICORN_TIMEOUT", "GUNICORN_GRACEFUL_TIMEOUT"):
         assert (config[name]["minimum"], config[name]["maximum"]) == (1, service["MAX_TIMEOUT_SECONDS"])
     for name in ("GUNICORN_MAX_REQUESTS", "GUNICORN_MAX_REQUESTS_JITTER"):
         assert (config[name]["minimum"], config[name]["maximum"]) == (0, service["MAX_REQUESTS"])
-    conf = (SERVICE / "gunicorn.conf.py").read_text()
-    assert 'env_choice("GUNICORN_ACCESS_LOG", "on", choices=("on", "off"))' in conf
+    assert 'env_choice("GUNICORN_ACCESS_LOG", "on", choices=("on", "off"))' in startup.read_text()
     assert config["GUNICORN_ACCESS_LOG"]["enum"] == ["on", "off"]
 
 
@@ -74,10 +74,10 @@ def test_a_slot_has_one_number_in_the_chart_the_logs_and_readyz(bake):
     """Slot n serves port METRICS_START_PORT + n - 1, which the chart names metrics-n: counted from 1 everywhere."""
     helper = (SERVICE / "chart" / "templates" / "_ports.tpl").read_text()
     assert '(printf "metrics-%d" (add1 (sub $port $start)))' in helper
-    conf = (bake() / "gunicorn.conf.py").read_text()
-    assert "METRICS_PORTS[slot.number - 1]" in conf and 'name=f"slot-{slot.number}"' in conf
-    assert 'worker.log.info("Worker %s holds metrics slot %s", worker.pid, slot.number)' in conf
-    slots = (bake() / "worker_slots" / "slots.py").read_text()
+    hooks = (bake() / "service_runtime" / "server" / "hooks.py").read_text()
+    assert "settings.metrics_ports[slot.number - 1]" in hooks and 'name=f"slot-{slot.number}"' in hooks
+    assert 'worker.log.info("Worker %s holds metrics slot %s", worker.pid, slot.number)' in hooks
+    slots = (bake() / "service_runtime" / "worker_slots" / "slots.py").read_text()
     assert "for number in range(1, slots + 1):" in slots
 
 
@@ -99,9 +99,10 @@ def policy_table(readme: str) -> list[list[str]]:
 
 
 def test_the_error_budget_policy_agrees_in_the_gate_the_alerts_the_values_and_the_readme(bake):
-    """One policy: error_budget/policy.py decides; the alerts, values.yaml and README repeat its thresholds."""
+    """One policy: service_runtime/error_budget/policy.py decides; the alerts, values.yaml and README repeat
+    its thresholds."""
     project = bake()
-    policy = module_constants(project / "error_budget" / "policy.py")
+    policy = module_constants(project / "service_runtime" / "error_budget" / "policy.py")
     rule = one(helm.render(project / "chart", {}), "PrometheusRule")
     alerts = {r["alert"]: r for group in rule["spec"]["groups"] for r in group["rules"] if "alert" in r}
     fast = alerts["AvailabilityErrorBudgetBurnFast"]["expr"]
@@ -127,7 +128,7 @@ def test_the_error_budget_policy_agrees_in_the_gate_the_alerts_the_values_and_th
 
 
 def test_the_drill_ceiling_agrees_in_the_service_and_the_schema():
-    service = module_constants(SERVICE / "error_budget" / "drill.py")
+    service = module_constants(SERVICE / "service_runtime" / "error_budget" / "drill.py")
     schema = json.loads((SERVICE / "chart" / "values.schema.json").read_text())
     ratio = schema["properties"]["env"]["properties"]["config"]["properties"]["DOWNTIME_DRILL_RATIO"]
     assert ratio["maximum"] == service["MAX_DRILL_RATIO"]
@@ -137,8 +138,8 @@ def test_the_drill_ceiling_agrees_in_the_service_and_the_schema():
 
 
 def test_the_reports_raw_promql_is_the_charts(bake, baked_venv):
-    """error_budget/queries.py's raw form writes what the chart's raw group records by release, character
-    for character; the recorded form reads the records the chart writes."""
+    """The raw form of service_runtime/error_budget/queries.py writes what the chart's raw group records by
+    release, character for character; the recorded form reads the records the chart writes."""
     import subprocess
 
     project = bake()
@@ -148,7 +149,7 @@ def test_the_reports_raw_promql_is_the_charts(bake, baked_venv):
     by_version = {r["labels"]["slo"]: r["expr"] for r in rules if r.get("record") == "slo:sli_errors_by_version:rate5m"}
     code = "\n".join(
         [
-            "from error_budget.queries import Raw, Recorded",
+            "from service_runtime.error_budget.queries import Raw, Recorded",
             f'sel = \'namespace="ns", job="{job}"\'',
             "for slo in ('availability', 'latency'):",
             f"    print(repr(Raw(sel, 0.3).errors_by_version(slo, '5m', 'rate', '10m', '{project.name}_build_info')))",
@@ -188,8 +189,9 @@ def module_tuple(path, name: str) -> tuple:
 
 
 def test_the_samplers_and_the_ratio_agree_in_the_service_and_the_schema(bake):
-    """What tracing/configuration.py accepts at start-up, the chart's schema accepts at install, and no more."""
-    configuration = SERVICE / "tracing" / "configuration.py"
+    """What service_runtime/tracing/configuration.py accepts at start-up, the chart's schema accepts at install,
+    and no more."""
+    configuration = SERVICE / "service_runtime" / "tracing" / "configuration.py"
     tracing = json.loads((SERVICE / "chart" / "values.schema.json").read_text())["properties"]["tracing"]
     assert tuple(tracing["properties"]["sampler"]["enum"]) == module_tuple(configuration, "SAMPLERS")
     ratio = tracing["properties"]["ratio"]

@@ -21,15 +21,15 @@ PROMETHEUS_SERIES = {"up", "ALERTS"}
 
 # The same requests against each profile, then every django_http sample with its labels and value.
 # With SLOT_DIRECTORY set, the values live in a slot's files, as a sync worker's do (where the lean
-# middleware folds its request families, worker_slots/rollup.py), and are read as its port serves them.
+# middleware folds its request families, service_runtime/worker_slots/rollup.py), and are read as its port serves them.
 SAMPLES_AFTER_TRAFFIC = """
 import importlib, json, os
 from pathlib import Path
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
 slot_directory = os.environ.get("SLOT_DIRECTORY")
 if slot_directory:
-    from worker_slots.durable import keep_values_in_slot
-    from worker_slots.slots import claim_slot
+    from service_runtime.worker_slots.durable import keep_values_in_slot
+    from service_runtime.worker_slots.slots import claim_slot
     keep_values_in_slot(claim_slot(Path(slot_directory), 1))
 import django
 from django.conf import settings
@@ -37,7 +37,7 @@ if slot_directory:  # as production runs: no /metrics URL reading this process' 
     settings.METRICS_URL_EXPORTER = False
 # The test settings' SQLite database, with the default (lean) database metrics, whose failed
 # queries and connections DjangoDatabaseErrors reads.
-assert settings.DATABASES["default"]["ENGINE"] == "database_metrics.backends.sqlite3"
+assert settings.DATABASES["default"]["ENGINE"] == "service_runtime.database_metrics.backends.sqlite3"
 django.setup()
 from collections import Counter
 from django.test import Client, override_settings
@@ -96,7 +96,7 @@ except DatabaseError:
     pass
 if slot_directory:
     from prometheus_client.multiprocess import MultiProcessCollector
-    from worker_slots.durable import SlotCollector, slot_files
+    from service_runtime.worker_slots.durable import SlotCollector, slot_files
     files = slot_files(Path(slot_directory))
     assert "django_http_requests_folded" in {m.name for m in MultiProcessCollector.merge(files)}, "not folded"
     metrics = list(SlotCollector(Path(slot_directory)).collect())

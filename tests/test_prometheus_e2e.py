@@ -160,7 +160,7 @@ def test_a_request_killed_by_the_worker_timeout_counts_as_a_5xx(deployed, report
     port = d.service.http_port
     assert [get(port, "/") for _ in range(10)] == [200] * 10
     # The view has served before, so its 500 series stands at 0 (a series' first sample is
-    # not an increase to rate(): see prepare_error_series in the service's request_metrics/inflight.py).
+    # not an increase to rate(): see prepare_error_series in the service's service_runtime/request_metrics/inflight.py).
     assert get(port, "/__fault__/sleep/1") == 200
     try:
         status = get(port, "/__fault__/sleep/8000")

@@ -231,7 +231,7 @@ def test_a_corrupt_slot_file_costs_no_request(gunicorn):
     """H3: a replacement worker finds its slot's histogram file corrupt; it starts it clean and serves on.
 
     A sync worker's lean request counts live in that file with the latencies (folded, see the
-    bake's worker_slots/rollup.py), so they start again from zero with it: one counter reset."""
+    bake's service_runtime/worker_slots/rollup.py), so they start again from zero with it: one counter reset."""
     service = gunicorn(1)
     assert burst(service.http_port, 20, concurrency=2) == [200] * 20
     with open(service.slot_directory / "histogram_1.db", "r+b") as file:
@@ -337,7 +337,7 @@ def test_the_helm_test_pods_command_passes_against_real_workers_and_fails_withou
     }
     pod = one(helm.render(served_project / "chart", values), "Pod")
     command = pod["spec"]["containers"][0]["command"]
-    assert command[:3] == ["python", "-m", "health.check_ports"]
+    assert command[:3] == ["python", "-m", "service_runtime.health.check_ports"]
     assert command[4:] == [str(port) for port in [service.http_port, *service.metrics_ports]]
     local = [str(baked_venv / "bin/python"), *command[1:3], "127.0.0.1", *command[4:]]
     passed = subprocess.run(local, cwd=served_project, capture_output=True, text=True, timeout=60)

@@ -88,7 +88,8 @@ class Gunicorn(Process):
 
     @property
     def slot_directory(self) -> Path:
-        """The instance's private slot directory (the baked worker_slots/slots.py names it for the user)."""
+        """The instance's private slot directory (the bake's service_runtime/worker_slots/slots.py names it
+        for the user)."""
         return Path(self.env["GUNICORN_RUNTIME_DIR"]) / f"{self.project.name}-metrics-{os.geteuid()}"
 
     def open_metrics_ports(self) -> list[int]:
@@ -96,7 +97,7 @@ class Gunicorn(Process):
 
     def worker_pids(self) -> list[int]:
         """The master's children but the aggregated mode's metrics process, which is no worker."""
-        return [pid for pid in self.children() if b"worker_slots.aggregator" not in _cmdline(pid)]
+        return [pid for pid in self.children() if b"service_runtime.worker_slots.aggregator" not in _cmdline(pid)]
 
     def wait_ready(self, timeout: float = 60) -> float:
         def ready() -> bool:

@@ -12,4 +12,4 @@ if settings.METRICS_URL_EXPORTER:
     urlpatterns.append(path("", include("django_prometheus.urls")))
 
 if settings.FAULT_INJECTION_VIEWS:
-    urlpatterns.append(path("__fault__/", include("request_metrics.faults")))
+    urlpatterns.append(path("__fault__/", include("service_runtime.request_metrics.faults")))

@@ -11,7 +11,7 @@ import pytest
 from django.test import override_settings
 from django.urls import clear_url_caches
 
-from environment.ports import ephemeral_port_range
+from service_runtime.environment.ports import ephemeral_port_range
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from request_metrics.buckets import DEFAULT_BOUNDS, latency_buckets
+from service_runtime.request_metrics.buckets import DEFAULT_BOUNDS, latency_buckets
 
 
 def test_threshold_becomes_a_bound_between_the_defaults():

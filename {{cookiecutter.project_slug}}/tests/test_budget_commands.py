@@ -178,7 +178,7 @@ def test_user_info_reaches_prometheus_as_an_authorization_header(prometheus):
 
 
 def test_one_deadline_for_the_whole_command(prometheus):
-    from error_budget.prometheus import DEADLINE_SECONDS
+    from service_runtime.error_budget.prometheus import DEADLINE_SECONDS
 
     url = prometheus(HEALTHY, trickle=True)
     started = time.monotonic()
@@ -204,7 +204,7 @@ def test_job_and_namespace_must_be_kubernetes_names(prometheus, option, value):
 
 
 def test_the_reports_json_has_no_nan_or_infinity():
-    from error_budget.report import finite
+    from service_runtime.error_budget.report import finite
 
     assert json.loads(json.dumps(finite({"a": math.nan, "b": [math.inf, 1.0]}), allow_nan=False)) == {
         "a": None,
@@ -231,7 +231,7 @@ def test_report_arguments_are_checked(tmp_path, prometheus):
 
 
 def test_the_report_never_writes_through_a_link(tmp_path):
-    from error_budget import report_files
+    from service_runtime.error_budget import report_files
 
     output = tmp_path / "shared"
     output.mkdir()
@@ -246,7 +246,7 @@ def test_the_report_never_writes_through_a_link(tmp_path):
 
 @pytest.mark.parametrize("name", ["a/b", "../up", "x\x00y", ".", ""])
 def test_label_values_become_safe_file_names(name):
-    from error_budget.report_files import file_name
+    from service_runtime.error_budget.report_files import file_name
 
     made = file_name("burndown", name, ".svg")
     assert "/" not in made and "\x00" not in made and made.startswith("burndown-") and made.endswith(".svg")
@@ -257,7 +257,7 @@ def test_label_values_become_safe_file_names(name):
     "value", ["`rm -rf`", "<script>x</script>", "a|b", "line\nbreak", "[link](http://evil)", "*bold*"]
 )
 def test_label_values_reach_markdown_escaped(value):
-    from error_budget.report_files import markdown_text
+    from service_runtime.error_budget.report_files import markdown_text
 
     escaped = markdown_text(value)
     assert "\n" not in escaped and "<" not in escaped and "`" not in escaped.replace("\\`", "")

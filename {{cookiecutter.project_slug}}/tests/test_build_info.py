@@ -3,9 +3,9 @@
 import pytest
 from prometheus_client import generate_latest
 
-from worker_slots.build_info import NAME, BadBuildLabel, BuildInfoCollector, build_labels
-from worker_slots.durable import aggregated_registry, slot_registry
-from worker_slots.slots import claim_slot
+from service_runtime.worker_slots.build_info import NAME, BadBuildLabel, BuildInfoCollector, build_labels
+from service_runtime.worker_slots.durable import aggregated_registry, slot_registry
+from service_runtime.worker_slots.slots import claim_slot
 
 
 def test_the_build_comes_from_the_environment_and_defaults_to_unknown():

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from health.check_ports import main
+from service_runtime.health.check_ports import main
 
 
 class Answers(BaseHTTPRequestHandler):

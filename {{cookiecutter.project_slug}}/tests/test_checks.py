@@ -75,7 +75,7 @@ def test_fault_injection_is_reported_by_deploy_checks_only(settings):
 
 @override_settings(PROMETHEUS_METRICS_EXPORT_PORT_RANGE=range(40000, 40004), WEB_CONCURRENCY=4, HTTP_PORT=8000)
 def test_metrics_ports_among_the_ephemeral_ones_are_warned_about(monkeypatch):
-    from request_metrics import checks
+    from service_runtime.request_metrics import checks
 
     monkeypatch.setattr(checks, "ephemeral_port_range", lambda: (32768, 60999))
     assert "overlap the kernel's ephemeral ports 32768..60999" in metrics_errors()["metrics.W002"]

@@ -20,7 +20,7 @@ def counted(name: str) -> float:
 
 @pytest.mark.django_db
 def test_every_statement_and_every_failed_one_is_counted():
-    assert connection.settings_dict["ENGINE"].startswith("database_metrics.backends.")
+    assert connection.settings_dict["ENGINE"].startswith("service_runtime.database_metrics.backends.")
     executed, failed = counted("django_db_execute_total"), counted("django_db_errors_total")
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMPORARY TABLE counted (x integer)")

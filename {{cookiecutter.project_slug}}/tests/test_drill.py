@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from error_budget.checks import drill_has_not_ended
-from error_budget.drill import DRILL_HEADER, MAX_DRILL_RATIO, Drill, drill_from_environment, parse_end
+from service_runtime.error_budget.checks import drill_has_not_ended
+from service_runtime.error_budget.drill import DRILL_HEADER, MAX_DRILL_RATIO, Drill, drill_from_environment, parse_end
 
 FUTURE = "2999-01-01T00:00:00Z"
 
@@ -83,7 +83,7 @@ def test_an_end_with_a_lowercase_zone_is_read_as_rfc_3339_allows():
 
 
 def test_a_drill_more_than_a_day_away_is_refused_by_check_deploy(settings):
-    from error_budget.drill import MAX_DRILL_HOURS
+    from service_runtime.error_budget.drill import MAX_DRILL_HOURS
 
     assert MAX_DRILL_HOURS == 24, "the documented bound"
     settings.DOWNTIME_DRILL = Drill(1.0, time.time() + 25 * 3600)

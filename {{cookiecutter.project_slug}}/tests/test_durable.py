@@ -8,14 +8,14 @@ import struct
 import pytest
 from prometheus_client import Counter, Gauge, Histogram, generate_latest, values
 
-from worker_slots import durable
-from worker_slots.durable import (
+from service_runtime.worker_slots import durable
+from service_runtime.worker_slots.durable import (
     FAULTS,
     aggregated_registry,
     slot_registry,
     slot_value_class,
 )
-from worker_slots.slots import Slot, claim_slot, degraded_notes
+from service_runtime.worker_slots.slots import Slot, claim_slot, degraded_notes
 
 
 @pytest.fixture(autouse=True)
@@ -115,8 +115,8 @@ def test_counts_survive_kill_9(tmp_path, python_process):
         import time
         from pathlib import Path
         from prometheus_client import Counter
-        from worker_slots.durable import keep_values_in_slot
-        from worker_slots.slots import claim_slot
+        from service_runtime.worker_slots.durable import keep_values_in_slot
+        from service_runtime.worker_slots.slots import claim_slot
         keep_values_in_slot(claim_slot(Path({str(tmp_path)!r}), 1))
         requests = Counter("requests", "Requests.")
         for _ in range(10_000):
@@ -198,8 +198,8 @@ def test_a_file_size_limit_never_fails_a_request(tmp_path, python_process):
         import resource
         from pathlib import Path
         from prometheus_client import Counter
-        from worker_slots.durable import FAULTS, keep_values_in_slot
-        from worker_slots.slots import claim_slot
+        from service_runtime.worker_slots.durable import FAULTS, keep_values_in_slot
+        from service_runtime.worker_slots.slots import claim_slot
         resource.setrlimit(resource.RLIMIT_FSIZE, (32 * 1024, 32 * 1024))
         keep_values_in_slot(claim_slot(Path({str(tmp_path)!r}), 1))
         requests = Counter("requests", "Requests.")

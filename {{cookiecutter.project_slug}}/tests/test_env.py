@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from environment.readers import env_bool, env_database, env_float, env_int, env_list, env_str
+from service_runtime.environment.readers import env_bool, env_database, env_float, env_int, env_list, env_str
 
 
 def test_str_reads_value_or_default():

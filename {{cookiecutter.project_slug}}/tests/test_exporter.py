@@ -8,12 +8,12 @@ import urllib.request
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from worker_slots.exporter import (
+from service_runtime.worker_slots.exporter import (
     IDLE_TIMEOUT_SECONDS,
     MAX_CONNECTIONS,
     MetricsServer,
 )
-from worker_slots.slots import reported_problems
+from service_runtime.worker_slots.slots import reported_problems
 
 
 def scrape(port: int) -> str:

@@ -53,7 +53,7 @@ def test_probes_are_not_counted_in_request_metrics(client):
 
 @pytest.mark.django_db
 def test_readiness_reports_an_unserved_metrics_port(client, settings, tmp_path):
-    from worker_slots.slots import report_problem
+    from service_runtime.worker_slots.slots import report_problem
 
     settings.METRICS_SLOT_DIRECTORY, settings.METRICS_MODE = tmp_path, "per_worker"
     assert client.get("/readyz").status_code == 200
@@ -65,7 +65,7 @@ def test_readiness_reports_an_unserved_metrics_port(client, settings, tmp_path):
 
 @pytest.mark.django_db
 def test_readiness_reports_unapplied_migrations(client, monkeypatch):
-    from health import probes
+    from service_runtime.health import probes
 
     monkeypatch.setattr(probes, "_migrated", False)
     monkeypatch.setattr(probes.MigrationExecutor, "migration_plan", lambda self, targets: ["auth.0013", "admin.0004"])
@@ -79,7 +79,7 @@ def test_readiness_exports_unapplied_migrations_for_the_alert(client, monkeypatc
     """DjangoMigrationsUnapplied reads django_migrations_unapplied_total: the probe keeps it current."""
     from prometheus_client import REGISTRY
 
-    from health import probes
+    from service_runtime.health import probes
 
     def exported() -> float | None:
         return REGISTRY.get_sample_value("django_migrations_unapplied_total", {"connection": "default"})

@@ -6,8 +6,8 @@ import struct
 import pytest
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
-from worker_slots import mmap_file
-from worker_slots.mmap_file import SlotFile
+from service_runtime.worker_slots import mmap_file
+from service_runtime.worker_slots.mmap_file import SlotFile
 
 ADAPTER = "metrics/mmap_file.py"
 

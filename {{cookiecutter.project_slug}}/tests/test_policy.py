@@ -2,7 +2,7 @@
 
 import pytest
 
-from error_budget.policy import CAREFUL, FEATURES, FIXES_ONLY, INCIDENT, decide
+from service_runtime.error_budget.policy import CAREFUL, FEATURES, FIXES_ONLY, INCIDENT, decide
 
 CASES = {
     "80-percent-left": (0.8, 0.2, 0.2, FEATURES, False),

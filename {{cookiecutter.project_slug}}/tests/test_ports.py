@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from environment.ports import (
+from service_runtime.environment.ports import (
     bind_address,
     gunicorn_bind,
     http_port,

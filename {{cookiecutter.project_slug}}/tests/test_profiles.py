@@ -5,8 +5,8 @@ from django.conf import settings
 from django.http import HttpResponse
 from prometheus_client import REGISTRY
 
-from request_metrics.lean import LeanMetrics, lean_metrics_middleware
-from request_metrics.profiles import (
+from service_runtime.request_metrics.lean import LeanMetrics, lean_metrics_middleware
+from service_runtime.request_metrics.profiles import (
     instrumented_cache_backend,
     instrumented_database_engine,
     metrics_middleware,
@@ -30,7 +30,7 @@ def test_baked_profile_is_the_default():
     # Outermost but for the probes, so every answer counts as the client got it.
     assert settings.MIDDLEWARE[1 : 1 + len(metrics)] == list(metrics)
     # Innermost of all, the downtime drill (absent unless one runs), so it answers in place of the view.
-    assert settings.MIDDLEWARE[-1] == "error_budget.drill.DowntimeDrillMiddleware"
+    assert settings.MIDDLEWARE[-1] == "service_runtime.error_budget.drill.DowntimeDrillMiddleware"
 
 
 def test_the_slo_series_are_exported_with_their_labels(client):
@@ -94,8 +94,12 @@ def test_lean_counts_exceptions_by_type_and_view(client, urls_with):
 
 
 ENGINES = {
-    "postgresql-lean": ("django.db.backends.postgresql", "lean", "database_metrics.backends.postgresql"),
-    "sqlite-lean": ("django.db.backends.sqlite3", "lean", "database_metrics.backends.sqlite3"),
+    "postgresql-lean": (
+        "django.db.backends.postgresql",
+        "lean",
+        "service_runtime.database_metrics.backends.postgresql",
+    ),
+    "sqlite-lean": ("django.db.backends.sqlite3", "lean", "service_runtime.database_metrics.backends.sqlite3"),
     "mysql-lean-keeps-djangos": ("django.db.backends.mysql", "lean", "django.db.backends.mysql"),
     "postgresql-full": ("django.db.backends.postgresql", "full", "django_prometheus.db.backends.postgresql"),
     "sqlite-full": ("django.db.backends.sqlite3", "full", "django_prometheus.db.backends.sqlite3"),
@@ -121,7 +125,10 @@ def test_database_metrics_are_lean_by_default_and_cache_metrics_opt_in(manage, p
     code += "['BACKEND'])"
     vendor = "postgresql" if production_env.get("DATABASE_URL", "").startswith("postgres") else "sqlite3"
     default = manage("shell", "-c", code, env=production_env).stdout.split()
-    assert default[-2:] == [f"database_metrics.backends.{vendor}", "django.core.cache.backends.locmem.LocMemCache"]
+    assert default[-2:] == [
+        f"service_runtime.database_metrics.backends.{vendor}",
+        "django.core.cache.backends.locmem.LocMemCache",
+    ]
     production_env.update(METRICS_DATABASE="full", METRICS_CACHE="true")
     instrumented = manage("shell", "-c", code, env=production_env).stdout.split()
     assert instrumented[-2:] == [
@@ -139,7 +146,7 @@ def test_profile_can_be_switched_by_environment(manage, production_env):
     production_env["METRICS_PROFILE"] = "full"
     code = "from django.conf import settings as s; print(s.MIDDLEWARE[3])"
     assert manage("shell", "-c", code, env=production_env).stdout.split()[-1] == (
-        "request_metrics.full.FullAfterMiddleware"
+        "service_runtime.request_metrics.full.FullAfterMiddleware"
     )
     production_env["METRICS_PROFILE"] = "tiny"
     result = manage("check", env=production_env)

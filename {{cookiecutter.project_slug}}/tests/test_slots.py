@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from worker_slots.slots import (
+from service_runtime.worker_slots.slots import (
     SlotDirectoryInUse,
     SlotDirectoryNotOurs,
     claim_slot,
@@ -146,7 +146,7 @@ def test_the_kernel_releases_a_slot_when_its_holder_is_killed(tmp_path, python_p
     holder = python_process(f"""
         import time
         from pathlib import Path
-        from worker_slots.slots import claim_slot
+        from service_runtime.worker_slots.slots import claim_slot
         print(claim_slot(Path({str(tmp_path)!r}), 2).number, flush=True)
         time.sleep(60)
     """)
@@ -179,7 +179,7 @@ def test_aggregated_mode_reports_a_missing_aggregator(tmp_path):
 
 
 def test_a_runtime_directory_is_named_for_what_is_wrong_with_it(tmp_path):
-    from worker_slots.slots import RuntimeDirectoryUnusable, runtime_directory
+    from service_runtime.worker_slots.slots import RuntimeDirectoryUnusable, runtime_directory
 
     a_file = tmp_path / "a-file"
     a_file.write_text("")

@@ -3,8 +3,8 @@
 import pytest
 from django.test import RequestFactory
 
-from request_metrics.inflight import IN_FLIGHT
-from request_metrics.timeouts import (
+from service_runtime.request_metrics.inflight import IN_FLIGHT
+from service_runtime.request_metrics.timeouts import (
     TIMED_OUT_STATUS,
     active_metrics,
     record_timed_out_requests,
@@ -81,9 +81,9 @@ def profile_middleware(settings):
     The lean middleware counts responses itself; in the full profile django-prometheus'
     own middleware does, and ``InFlightMiddleware`` only notes requests in flight.
     """
-    from request_metrics.inflight import InFlightMiddleware
-    from request_metrics.lean import lean_metrics_middleware
-    from request_metrics.profiles import LEAN
+    from service_runtime.request_metrics.inflight import InFlightMiddleware
+    from service_runtime.request_metrics.lean import lean_metrics_middleware
+    from service_runtime.request_metrics.profiles import LEAN
 
     if settings.METRICS_PROFILE == LEAN:
         yield lean_metrics_middleware(streamed), 1

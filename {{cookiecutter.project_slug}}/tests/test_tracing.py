@@ -19,18 +19,24 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
-from request_metrics.lean import (
+from service_runtime.request_metrics.lean import (
     ExemplarLeanMetricsRecorder,
     LeanMetricsRecorder,
     LeanMiddleware,
     lean_metrics_middleware,
 )
-from tracing import provider
-from tracing.configuration import DEFAULT_ENDPOINT, TracingSettings, tracing_settings
-from tracing.logs import TraceContextFilter
-from tracing.provider import ExportCollector, ExportState, OncePerOutage, exporting_provider, reporting_exporter
-from worker_slots.durable import EXEMPLARS, SlotCollector, slot_value_class
-from worker_slots.slots import Slot
+from service_runtime.tracing import provider
+from service_runtime.tracing.configuration import DEFAULT_ENDPOINT, TracingSettings, tracing_settings
+from service_runtime.tracing.logs import TraceContextFilter
+from service_runtime.tracing.provider import (
+    ExportCollector,
+    ExportState,
+    OncePerOutage,
+    exporting_provider,
+    reporting_exporter,
+)
+from service_runtime.worker_slots.durable import EXEMPLARS, SlotCollector, slot_value_class
+from service_runtime.worker_slots.slots import Slot
 
 from .conftest import PROJECT_DIR
 
@@ -414,8 +420,8 @@ def test_a_fault_in_opentelemetrys_middleware_costs_the_span_not_the_request(mon
     from django.test import RequestFactory
     from opentelemetry.instrumentation.django.middleware.otel_middleware import _DjangoMiddleware
 
-    from tracing import provider
-    from tracing.middleware import GuardedTracingMiddleware
+    from service_runtime.tracing import provider
+    from service_runtime.tracing.middleware import GuardedTracingMiddleware
 
     state = provider.ExportState("http://collector:4318")
     monkeypatch.setattr(provider, "ACTIVE", SimpleNamespace(state=state))
@@ -439,7 +445,7 @@ def test_a_fault_in_opentelemetrys_middleware_costs_the_span_not_the_request(mon
 def test_propagators_none_reads_no_context_and_still_answers_one():
     from opentelemetry.context import Context
 
-    from tracing.provider import NoPropagation
+    from service_runtime.tracing.provider import NoPropagation
 
     propagation = NoPropagation()
     carrier = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}

@@ -70,7 +70,7 @@ CRDs such an object would fail the whole install.
 {{- fail (printf "env.config.DOWNTIME_DRILL_RATIO=%v needs env.config.DOWNTIME_DRILL_UNTIL, the drill's end (e.g. 2026-12-02T18:00:00Z): a drill never runs open-ended" .DOWNTIME_DRILL_RATIO) }}
 {{- end }}
 {{- with .DOWNTIME_DRILL_UNTIL }}
-{{- /* At most a working day away, as error_budget/drill.py's MAX_DRILL_HOURS says. */}}
+{{- /* At most a working day away, as service_runtime/error_budget/drill.py's MAX_DRILL_HOURS says. */}}
 {{- $maxDrillHours := 24 }}
 {{- $end := (toDate "2006-01-02T15:04:05Z07:00" (upper .)).Unix }}
 {{- if lt $end now.Unix }}

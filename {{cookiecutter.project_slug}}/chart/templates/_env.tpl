@@ -65,7 +65,7 @@ SERVICE_VERSION: {{ default .Chart.AppVersion .Values.image.tag | quote }}
 {{- fail (printf "env.config.%s is set and so is tracing.endpoint, which sets it too: set it through tracing.* only" $key) }}
 {{- end }}
 {{- end }}
-{{- /* Tracing on (tracing/configuration.py): the collector and the sampler; the service names itself. */}}
+{{- /* Tracing on (service_runtime/tracing/configuration.py): the collector and the sampler; the service names itself. */}}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ .endpoint | quote }}
 OTEL_TRACES_SAMPLER: {{ .sampler | quote }}
 OTEL_TRACES_SAMPLER_ARG: {{ .ratio | toString | quote }}

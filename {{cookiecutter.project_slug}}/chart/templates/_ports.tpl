@@ -11,7 +11,7 @@ The one source of truth for the metrics ports, as a JSON list of
 gunicorn worker slot, slot n (from 1, as the service's logs and /readyz count)
 on port METRICS_START_PORT + n - 1; in the aggregated mode METRICS_START_PORT alone, named
 "metrics". The service computes the same list from the same variables
-(environment/ports.py). The Deployment, Service, ServiceMonitor, NOTES and the
+(service_runtime/environment/ports.py). The Deployment, Service, ServiceMonitor, NOTES and the
 MetricsTargetsMissing alert all range over or count this list.
 values.schema.json checks each value; the rules that tie values together
 are checked here, since JSON Schema cannot.

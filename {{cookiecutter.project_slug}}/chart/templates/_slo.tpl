@@ -26,7 +26,7 @@ service's Python client spells it: 0.3 stays "0.3", but 1 is "1.0".
 {{/*
 Failed requests per metrics target of one SLO, joined with the version each
 target reports, summed by version; a version without failures counts 0. Raw
-series: the error_budget report's raw form writes the same (error_budget/queries.py).
+series: the error_budget report's raw form writes the same (service_runtime/error_budget/queries.py).
 Called with (dict "root" $ "slo" "availability" "window" "5m" "function" "rate" "lookback" "10m").
 */}}
 {{- define "__chart__.errorsByVersion" -}}

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from environment.readers import env_bool, env_choice, env_database, env_float
-from error_budget.drill import drill_from_environment
-from request_metrics.buckets import latency_buckets
-from request_metrics.profiles import (
+from service_runtime.environment.readers import env_bool, env_choice, env_database, env_float
+from service_runtime.error_budget.drill import drill_from_environment
+from service_runtime.request_metrics.buckets import latency_buckets
+from service_runtime.request_metrics.profiles import (
     DATABASE_METRICS_LEVELS,
     PROFILES,
     instrumented_cache_backend,
@@ -23,11 +23,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     # Replaces "django_prometheus": same app, but it never binds a port at load time.
-    "request_metrics.apps.WorkerMetricsConfig",
-    "health.apps.HealthConfig",
-    "error_budget.apps.ErrorBudgetConfig",
+    "service_runtime.request_metrics.apps.WorkerMetricsConfig",
+    "service_runtime.health.apps.HealthConfig",
+    "service_runtime.error_budget.apps.ErrorBudgetConfig",
     # Instruments Django in a worker that started tracing (OTEL_* set); nothing otherwise.
-    "tracing.apps.TracingConfig",
+    "service_runtime.tracing.apps.TracingConfig",
     "{{ cookiecutter.project_slug }}.apps.ServiceConfig",
 ]
 
@@ -36,7 +36,7 @@ METRICS_PROFILE = env_choice("METRICS_PROFILE", "{{ cookiecutter.metrics_profile
 METRICS_MIDDLEWARE = metrics_middleware(METRICS_PROFILE)
 
 MIDDLEWARE = [
-    "health.middleware.HealthProbeMiddleware",
+    "service_runtime.health.middleware.HealthProbeMiddleware",
     *METRICS_MIDDLEWARE,
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -47,9 +47,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Innermost, so every middleware sees a drilled 503 as the view's answer; absent unless a drill is set.
-    "error_budget.drill.DowntimeDrillMiddleware",
+    "service_runtime.error_budget.drill.DowntimeDrillMiddleware",
 ]
-# A downtime drill (error_budget/drill.py): DOWNTIME_DRILL_RATIO and DOWNTIME_DRILL_UNTIL.
+# A downtime drill (service_runtime/error_budget/drill.py): DOWNTIME_DRILL_RATIO and DOWNTIME_DRILL_UNTIL.
 DOWNTIME_DRILL = drill_from_environment()
 
 ROOT_URLCONF = "config.urls"
@@ -114,9 +114,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    # trace_context: " trace_id=... span_id=..." inside a traced request, else empty (tracing/logs.py).
+    # trace_context: " trace_id=... span_id=..." inside a traced request, else empty (service_runtime/tracing/logs.py).
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d%(trace_context)s %(message)s"}},
-    "filters": {"trace_context": {"()": "tracing.logs.TraceContextFilter"}},
+    "filters": {"trace_context": {"()": "service_runtime.tracing.logs.TraceContextFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["trace_context"]}},
     "root": {
         "handlers": ["console"],

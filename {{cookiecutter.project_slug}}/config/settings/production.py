@@ -4,14 +4,14 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.base import *  # noqa: F403
 
-from environment.ports import (
+from service_runtime.environment.ports import (
     http_port,
     metrics_mode,
     metrics_port_range,
     web_concurrency,
 )
-from environment.readers import env_bool, env_int, env_list, env_str
-from worker_slots.slots import RuntimeDirectoryUnusable, slot_directory
+from service_runtime.environment.readers import env_bool, env_int, env_list, env_str
+from service_runtime.worker_slots.slots import RuntimeDirectoryUnusable, slot_directory
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 DEBUG = False

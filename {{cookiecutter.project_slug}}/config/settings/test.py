@@ -4,7 +4,7 @@ import os
 
 from config.settings.base import *  # noqa: F403
 
-from request_metrics.profiles import instrumented_database_engine
+from service_runtime.request_metrics.profiles import instrumented_database_engine
 
 SECRET_KEY = "test-only-insecure-key"  # noqa: S105
 DEBUG = False

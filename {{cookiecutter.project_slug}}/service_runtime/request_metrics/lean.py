@@ -1,0 +1,325 @@
+"""The lean metrics profile: what the SLO rules, the dashboard and on-call read, and nothing else.
+
+django-prometheus' default middlewares update about 13 labelled metrics per
+request. This profile keeps the ones the request panels of the community
+Django dashboards (django-mixin) and the chart's SLO rules read, under
+django-prometheus' own names and label names: requests by view, transport and
+method; responses by status, view and method; latency by view and method; and
+exceptions by type and by view. Request and response body sizes and template
+names stay in the full profile. It is built on django-prometheus' documented
+extension points: a ``Metrics`` subclass that registers fewer metrics, read by
+a middleware. A sync worker writes the three request families folded into one
+histogram, which its slot's scrape serves as the three (service_runtime/worker_slots/rollup.py);
+what each label set writes per request is in lean_series.py.
+"""
+
+from collections.abc import Callable
+from time import perf_counter
+from typing import Any, Protocol, cast
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django_prometheus.conf import NAMESPACE, PROMETHEUS_LATENCY_BUCKETS
+from django_prometheus.middleware import Metrics
+from prometheus_client import Counter, Histogram
+
+from service_runtime.request_metrics import inflight
+from service_runtime.request_metrics.inflight import (
+    IN_FLIGHT,
+    INVALID_METHOD,
+    KNOWN_METHODS,
+    UNNAMED_VIEW,
+    InFlight,
+    count_view_request,
+    view_name,
+)
+from service_runtime.request_metrics.lean_series import Cells, ExemplarSeries, FoldedSeries, Series
+from service_runtime.tracing import provider
+from service_runtime.worker_slots.durable import writes_in_place
+from service_runtime.worker_slots.rollup import LATENCY_BY_VIEW, REQUESTS, REQUESTS_BY_VIEW, RESPONSES_BY_STATUS
+
+# (view, method, status, transport: None for a request that reached no view), as the hot path
+# meets it: the view is None where the URL resolved to none, and the method is as sent.
+SeriesKey = tuple[str | None, str | None, int, str | None]
+# The hot path's key: a SeriesKey and the response's type.
+HotKey = tuple[str | None, str | None, int, str | None, type]
+# The same, as labels (normalized()): the view named, the method one of HTTP's or INVALID_METHOD.
+Labels = tuple[str, str, int, str | None]
+
+
+class LeanMetrics(Metrics):  # type: ignore[misc]  # django-prometheus is untyped
+    _instance = None  # not the full profile's instance, which Metrics would hand out otherwise
+
+    def register(self) -> None:
+        self.requests_by_view_transport_method = self._counter(REQUESTS_BY_VIEW)
+        self.responses_by_status_view_method = self._counter(RESPONSES_BY_STATUS)
+        self.requests_latency_by_view_method = self.register_metric(
+            Histogram,
+            LATENCY_BY_VIEW.name,
+            LATENCY_BY_VIEW.documentation,
+            list(LATENCY_BY_VIEW.labels),
+            buckets=PROMETHEUS_LATENCY_BUCKETS,
+            namespace=NAMESPACE,
+        )
+        self.exceptions_by_type = self.register_metric(
+            Counter,
+            "django_http_exceptions_total_by_type",
+            "Count of exceptions by object type.",
+            ["type"],
+            namespace=NAMESPACE,
+        )
+        self.exceptions_by_view = self.register_metric(
+            Counter,
+            "django_http_exceptions_total_by_view",
+            "Count of exceptions by view.",
+            ["view"],
+            namespace=NAMESPACE,
+        )
+        # The three request families in one histogram, where a worker writes its values in place in
+        # its slot files, whose scrape serves them as the three (service_runtime/worker_slots/rollup.py): two values
+        # written per request instead of four. Never registered: no registry serves it as it is.
+        # Off where something reads this process' registry instead of the slot files (the /metrics
+        # URL of METRICS_URL_EXPORTER), and with a namespace (the slot runtime knows the names).
+        self.requests_folded = None
+        if writes_in_place() and not NAMESPACE and not settings.METRICS_URL_EXPORTER:
+            self.requests_folded = Histogram(
+                REQUESTS.source,
+                REQUESTS.documentation,
+                list(REQUESTS.labels),
+                buckets=PROMETHEUS_LATENCY_BUCKETS,
+                registry=None,
+            )
+
+    def _counter(self, family: Any) -> Any:
+        return self.register_metric(
+            Counter, family.name, family.documentation, list(family.labels), namespace=NAMESPACE
+        )
+
+
+class LeanMetricsRecorder:
+    """What the lean middleware keeps between requests, and its slow paths.
+
+    ``in_place`` maps a hot key (view, method, status, transport and the
+    response's type) to where its folded series lives in the slot files; the
+    middleware's hot path (``lean_metrics_middleware``) reads it and writes there.
+    A label set met for the first time, a made-up method and a streamed response
+    (whose type is never kept) take ``record_first``. A threaded or traced worker,
+    or one without slot files, never fills ``in_place``: every request takes
+    ``record_first``, which records the three families through ``Series`` or
+    ``ExemplarSeries``.
+
+    The caches are bounded because every label is: view names come from the
+    URLconf, methods outside HTTP's are one value (and never cached as sent),
+    statuses are three digits and the transport is one of two.
+    """
+
+    make_series: Callable[[Any, Any, Any], Series | ExemplarSeries] = staticmethod(Series)
+    folds = True  # may write the folded histogram (a traced worker's series carry exemplars instead)
+
+    def __init__(self) -> None:
+        self.metrics = LeanMetrics.get_instance()
+        self.folded = self.metrics.requests_folded if self.folds else None
+        self.series: dict[Labels, Series | ExemplarSeries | FoldedSeries] = {}
+        self.in_place: dict[HotKey, Cells] = {}
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        self.metrics.exceptions_by_type.labels(type(exception).__name__).inc()
+        self.metrics.exceptions_by_view.labels(view_name(request)).inc()
+
+    def record_first(
+        self, request: HttpRequest, response: HttpResponse, entry: InFlight, key: HotKey, elapsed: float
+    ) -> None:
+        """Record a request whose kind the hot path has not met yet (or whose method is made up, or
+        whose response is streamed), and keep its series for the hot path where it may."""
+        labels = key[:4]
+        if isinstance(response, StreamingHttpResponse) and self.record_when_sent(
+            response, request, entry, labels, elapsed
+        ):
+            return  # counted once its body is sent, or as a 500 if the timeout cuts it off
+        IN_FLIGHT.pop(request, None)  # worker_abort may have taken it already
+        series = self.record(labels, elapsed)
+        if isinstance(series, FoldedSeries) and key[1] in KNOWN_METHODS:
+            self.in_place[key] = series.cells  # made-up methods are not kept: they could grow the cache
+
+    def record(self, key: SeriesKey, elapsed: float) -> Series | ExemplarSeries | FoldedSeries:
+        """Record a request under the labels of ``key``; returns the series it was recorded in."""
+        known = normalized(key)
+        series = self.series.get(known) or self.new_series(known)
+        series.record(elapsed)
+        return series
+
+    def new_series(self, key: Labels) -> Series | ExemplarSeries | FoldedSeries:
+        """The values of a label set not seen before, created (the view's 500 series too) and kept."""
+        view, method, status, transport = key
+        metrics = self.metrics
+        inflight.prepare_error_series(metrics.responses_by_status_view_method, view, method)
+        series: Series | ExemplarSeries | FoldedSeries | None = None
+        if self.folded is not None:
+            series = FoldedSeries.of(self.folded.labels(view, method, str(status), transport or ""))
+        if series is None:
+            requests = None
+            if transport is not None:
+                requests = metrics.requests_by_view_transport_method.labels(view, transport, method)
+            responses = metrics.responses_by_status_view_method.labels(str(status), view, method)
+            latency = metrics.requests_latency_by_view_method.labels(view, method)
+            series = self.make_series(requests, responses, latency)
+        self.series[key] = series
+        return series
+
+    def record_when_sent(
+        self,
+        response: StreamingHttpResponse,
+        request: HttpRequest,
+        entry: InFlight,
+        key: SeriesKey,
+        elapsed: float,
+    ) -> bool:
+        """A streamed response: its request counts now, its response once the body is sent."""
+        view, method, status, transport = normalized(key)
+
+        def sent() -> None:
+            self.record((view, method, status, None), elapsed)
+
+        if not inflight.keep_in_flight_until_sent(response, request, entry, sent):
+            return False
+        if transport is not None:
+            self.metrics.requests_by_view_transport_method.labels(view, transport, method).inc()
+        return True
+
+
+class ExemplarLeanMetricsRecorder(LeanMetricsRecorder):
+    """A traced worker's: each response count and latency carries the request's trace.
+
+    A streamed response is recorded after its span ended, so it carries none.
+    """
+
+    make_series = ExemplarSeries
+    folds = False
+
+
+def normalized(key: SeriesKey) -> Labels:
+    """The labels of a key as the hot path meets it: a request that resolved to no view is of the
+    unnamed view, and a method outside HTTP's is one made-up method."""
+    view, method, status, transport = key
+    return (
+        view or UNNAMED_VIEW,
+        method if method in KNOWN_METHODS else INVALID_METHOD,
+        status,
+        transport,
+    )
+
+
+ViewHook = Callable[[HttpRequest, Callable[..., Any], Any, Any], None]
+
+
+class LeanMiddleware(Protocol):
+    """What ``lean_metrics_middleware`` hands Django: a function, with Django's hooks as attributes."""
+
+    recorder: LeanMetricsRecorder
+    process_view: ViewHook
+    process_exception: Callable[[HttpRequest, Exception], None]
+
+    def __call__(self, request: HttpRequest) -> HttpResponse: ...
+
+
+def lean_metrics_middleware(get_response: Callable[[HttpRequest], HttpResponse]) -> LeanMiddleware:
+    """The lean profile's middleware, where PrometheusAfterMiddleware sits: counts each request and
+    response and times it.
+
+    A middleware factory, as Django's documentation allows, returning a function
+    rather than an instance with ``__call__``: Django's layers call a function as a
+    plain Python call, where calling an instance goes through its type's ``__call__``
+    lookup, and the function reads its state from its closure rather than from
+    ``self`` (docs/benchmark.md has what each saves).
+
+    Everything a request is counted under (view, method, status, transport) is read
+    once, after the response, and one dictionary lookup finds where its values live.
+    ``process_view`` works out the transport: django-prometheus counts a request by
+    view and transport once its URL resolved to a view, so a request that resolved
+    to none, or that a middleware answered before resolving (a refused Host), has
+    none and is not a request of any view.
+
+    What the hot path does per request: two clock reads; the in-flight entry for the
+    timeout accounting, keyed by the request and carrying its transport, so nothing
+    is stored on the request; one dictionary lookup by the labels and the response's
+    type; and, in a sync worker, two writes in place to the folded histogram
+    (``FoldedSeries.record``, inlined). Everything else is ``LeanMetricsRecorder``'s.
+    """
+    # Chosen once, when Django loads the middleware: with tracing off, requests pay nothing for it.
+    recorder = ExemplarLeanMetricsRecorder() if provider.ACTIVE is not None else LeanMetricsRecorder()
+    in_place = recorder.in_place
+    record_first = recorder.record_first
+
+    def lean_metrics(request: HttpRequest) -> HttpResponse:
+        started = perf_counter()
+        entry: InFlight = [started, None]  # process_view adds the transport
+        IN_FLIGHT[request] = entry  # for worker_abort, should gunicorn's timeout kill the request
+        try:
+            response = get_response(request)
+        except BaseException:
+            IN_FLIGHT.pop(request, None)  # worker_abort may have taken it already
+            count_view_request(recorder.metrics, request, entry)
+            raise
+        elapsed = perf_counter() - started  # to the response's headers, as django-prometheus times it
+        match = request.resolver_match
+        # With the response's type: a streamed one is never kept, so it takes record_first, and the
+        # hot path need not read response.streaming, a class attribute CPython 3.11 looks up slowly.
+        key = (
+            match.view_name if match is not None else None,
+            request.method,
+            response.status_code,
+            entry[1],
+            type(response),
+        )
+        try:
+            file, total, bounds, buckets = in_place[key]
+        except KeyError:
+            record_first(request, response, entry, key, elapsed)
+            return response
+        try:
+            del IN_FLIGHT[request]
+        except KeyError:  # worker_abort took it
+            pass
+        # FoldedSeries.record, inlined: the call would cost more than the writes.
+        doubles = file.doubles  # looked up on every write: a file that grows is mapped anew
+        doubles[total] += elapsed
+        index = 0  # lean_series.bucket_index, inlined
+        while elapsed > bounds[index]:
+            index += 1
+        doubles[buckets[index]] += 1.0
+        return response
+
+    middleware = cast(LeanMiddleware, lean_metrics)
+    middleware.recorder = recorder
+    middleware.process_view = transport_hook(settings.SECURE_PROXY_SSL_HEADER or None)
+    middleware.process_exception = recorder.process_exception
+    return middleware
+
+
+def transport_hook(proxy_header: tuple[str, str] | None) -> ViewHook:
+    """The lean middleware's ``process_view``: notes the transport label in the request's in-flight
+    entry, as HttpRequest.is_secure() decides it (tests/test_profiles.py proves it for each form of
+    the proxy's header).
+
+    The proxy's header is read once, as Django's SecurityMiddleware reads its settings:
+    HttpRequest.scheme reads it through the settings proxy on every call, a cost measured
+    at about 4,300 instructions a request.
+    """
+    header, secure_value = proxy_header if proxy_header is not None else (None, None)
+
+    def note_transport(request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any) -> None:
+        meta = request.META
+        if header in meta:  # False without a proxy header: None is no key of META
+            transport = "https" if meta[header].split(",", 1)[0].strip() == secure_value else "http"
+        else:  # the server's scheme: a WSGI request's environ names it; otherwise ask Django, as is_secure() does
+            try:
+                scheme = meta["wsgi.url_scheme"]
+            except KeyError:
+                scheme = request._get_scheme()  # type: ignore[attr-defined]
+            transport = "https" if scheme == "https" else "http"
+        try:
+            IN_FLIGHT[request][1] = transport
+        except KeyError:  # not in flight: called without the middleware (or worker_abort took it)
+            pass
+
+    return note_transport
