@@ -35,17 +35,15 @@ import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from cookiecutter.main import cookiecutter
-
 from benchmarks import callgrind
+from benchmarks.variants import Variant, bake_variants
 from tests.support.environment import port_config, production_env
 from tests.support.load import burst
 from tests.support.otlp import OtlpReceiver
-from tests.support.paths import REPO
 from tests.support.ports import free_block, is_open
 from tests.support.processes import Gunicorn
 from tests.support.venvs import baked_virtualenv
@@ -60,10 +58,6 @@ RECYCLED = ("lean-aggregated", "multiprocess")
 TARGET_OVERHEAD_US = 5.0
 TARGET_THROUGHPUT_RATIO = 0.95
 TARGET_RECYCLED_SCRAPE_P99_MS = 20.0
-# Files the benchmark adds to the lean bake (real modules, under the repository's lint):
-# settings without the metrics middlewares or with an empty one in their place, and the
-# peer's gunicorn configuration.
-OVERLAY = Path(__file__).resolve().parent / "overlay"
 
 
 @dataclass(frozen=True)
@@ -102,48 +96,6 @@ QUICK_RUN = Settings(
     warm_up=False,
     scrape_load_lead=0,
 )
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One way of running the service: a bake, a settings module, and how its metrics are kept and read."""
-
-    name: str
-    project: Path
-    settings_module: str
-    env: dict = field(default_factory=dict)
-    durable: bool = True  # metric values in a durable slot's files (in-process: claim one first)
-    peer: bool = False  # prometheus_client's multiprocess mode under its own gunicorn config
-
-    @property
-    def aggregated(self) -> bool:
-        return self.env.get("METRICS_MODE") == "aggregated"
-
-
-def bake_variants(workdir: Path, collector: str) -> dict[str, Variant]:
-    """Every setup; ``collector`` is the OTLP/HTTP endpoint the traced ones export to."""
-    projects = {}
-    for profile in ("lean", "full"):
-        output = workdir / profile
-        context = {"metrics_profile": profile, "metrics_mode": "per_worker"}
-        projects[profile] = Path(cookiecutter(str(REPO), no_input=True, output_dir=str(output), extra_context=context))
-    lean = projects["lean"]
-    shutil.copytree(OVERLAY, lean, dirs_exist_ok=True)
-    production = "config.settings.production"
-    peer_env = {"METRICS_URL_EXPORTER": "true"}
-    traced = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector}
-    return {
-        "bare": Variant("bare", lean, "config.settings.bench_bare", {"BENCH_BUILD_METRICS_MIDDLEWARE": "1"}),
-        # Any middleware where lean's sits, doing nothing: what lean pays before its own work.
-        "floor": Variant("floor", lean, "config.settings.bench_floor", {"BENCH_BUILD_METRICS_MIDDLEWARE": "1"}),
-        "lean-memory": Variant("lean-memory", lean, production, durable=False),
-        "lean": Variant("lean", lean, production),
-        "lean-aggregated": Variant("lean-aggregated", lean, production, {"METRICS_MODE": "aggregated"}),
-        "lean-traced": Variant("lean-traced", lean, production, traced | {"OTEL_TRACES_SAMPLER": "always_on"}),
-        "lean-unsampled": Variant("lean-unsampled", lean, production, traced | {"OTEL_TRACES_SAMPLER": "always_off"}),
-        "full": Variant("full", projects["full"], production),
-        "multiprocess": Variant("multiprocess", lean, production, peer_env, durable=False, peer=True),
-    }
 
 
 def environment(venv: Path, variant: Variant, workdir: Path, workers: int) -> tuple[dict, int, range]:
@@ -544,91 +496,94 @@ def report_instructions(instructions: dict | None, queries: dict | None, stamp: 
     return 0
 
 
-def main() -> int:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny runs: checks the benchmark works, not the figures")
     parser.add_argument("--output", type=Path, help="JSON file to write (default benchmarks/results/<time>.json)")
-    parser.add_argument(
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument(
         "--instructions-only",
         action="store_true",
         help="only instructions per request under callgrind (about 20 minutes; other load cannot disturb it)",
     )
-    parser.add_argument(
+    modes.add_argument(
         "--connections",
         action="store_true",
         help="only how a worker should hold its PostgreSQL connection, under recycling (about 3 minutes)",
     )
-    parser.add_argument(
+    modes.add_argument(
         "--fleet",
         action="store_true",
         help="only what a fleet's targets and rules cost a real Prometheus, per mode (about 13 minutes; docs/scale.md)",
     )
-    parser.add_argument(
+    modes.add_argument(
         "--bucket-search",
         action="store_true",
         help="only the instructions lean's bucket search takes per bucket, against a binary search (about 2 minutes)",
     )
-    args = parser.parse_args()
-    if args.bucket_search:
-        from benchmarks import bucket_search
+    modes.add_argument(
+        "--cells",
+        action="store_true",
+        help="only the instructions to read a hot key's cells, by the structure holding them (about a minute)",
+    )
+    return parser.parse_args()
 
-        return bucket_search.main(["--quick"] if args.quick else [])
-    run = QUICK_RUN if args.quick else FULL_RUN
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    output = args.output or HERE / "results" / f"{stamp}.json"
 
-    with tempfile.TemporaryDirectory(prefix="bench-") as temp:
-        workdir = Path(temp)
-        if args.fleet:
-            from benchmarks import fleet
+def run_fleet(workdir: Path, stamp: str, output: Path, quick: bool) -> int:
+    from benchmarks import fleet
 
-            report = {"when": stamp, "machine": machine(), **fleet.run(workdir, args.quick)}
-            fleet.write(report, output)
-            print(fleet.table(report))
-            print()
-            print(fleet.plot(report))
-            print()
-            print(fleet.period_table(report))
-            print()
-            print(fleet.budget_table(report))
-            print(f"\nJSON: {output}")
-            return 0
-        if args.connections:
-            from benchmarks import connections
+    report = {"when": stamp, "machine": machine(), **fleet.run(workdir, quick)}
+    fleet.write(report, output)
+    for text in (fleet.table(report), fleet.plot(report), fleet.period_table(report), fleet.budget_table(report)):
+        print(text)
+        print()
+    print(f"JSON: {output}")
+    return 0
 
-            results = connections.main(workdir, seconds=3 if args.quick else 20)
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(
-                json.dumps({"when": stamp, "machine": machine(), "connections": results}, indent=2) + "\n"
-            )
-            print(connections.table(results))
-            print(f"\nJSON: {output}")
-            return 0
-        collector = OtlpReceiver(keep=False)  # answers like a collector; decoding would take CPU from the service
-        variants = bake_variants(workdir / "bakes", collector.endpoint)
-        venv = baked_virtualenv(variants["lean"].project)
-        prepare(venv, variants, workdir)
-        if args.instructions_only:
-            instructions = measure_instructions(venv, variants, workdir, FULL_RUN)
-            queries = measure_queries(venv, variants, workdir, FULL_RUN) if instructions else None
-            return report_instructions(instructions, queries, stamp, output)
-        print("measuring in-process CPU per request ...", file=sys.stderr)
-        inprocess = measure_inprocess(venv, variants, workdir, run)
-        print("counting instructions per request under callgrind ...", file=sys.stderr)
-        instructions = measure_instructions(venv, variants, workdir, run)
-        print("measuring what the database metrics add to a query ...", file=sys.stderr)
-        queries = measure_queries(venv, variants, workdir, run)
-        print("measuring throughput under gunicorn with wrk, and scrape latency in its last round ...", file=sys.stderr)
-        throughput, scrapes = measure_served(venv, variants, workdir, run)
-        print(f"measuring scrape latency after {run.recycles} worker recycles ...", file=sys.stderr)
-        recycled = measure_recycled_scrapes(venv, variants, workdir, run)
-        print("measuring boot time ...", file=sys.stderr)
-        boot = measure_boot(venv, variants, workdir, run)
-        collector.stop()
 
+def run_connections(workdir: Path, stamp: str, output: Path, quick: bool) -> int:
+    from benchmarks import connections
+
+    results = connections.main(workdir, seconds=3 if quick else 20)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps({"when": stamp, "machine": machine(), "connections": results}, indent=2) + "\n")
+    print(connections.table(results))
+    print(f"\nJSON: {output}")
+    return 0
+
+
+def run_instructions(workdir: Path, stamp: str, output: Path) -> int:
+    variants = bake_variants(workdir / "bakes", OtlpReceiver(keep=False).endpoint)
+    venv = baked_virtualenv(variants["lean"].project)
+    prepare(venv, variants, workdir)
+    instructions = measure_instructions(venv, variants, workdir, FULL_RUN)
+    queries = measure_queries(venv, variants, workdir, FULL_RUN) if instructions else None
+    return report_instructions(instructions, queries, stamp, output)
+
+
+def run_profiles(workdir: Path, stamp: str, output: Path, quick: bool) -> int:
+    """Every variant: CPU and instructions per request, queries, throughput, scrapes, recycles and boot."""
+    run = QUICK_RUN if quick else FULL_RUN
+    collector = OtlpReceiver(keep=False)  # answers like a collector; decoding would take CPU from the service
+    variants = bake_variants(workdir / "bakes", collector.endpoint)
+    venv = baked_virtualenv(variants["lean"].project)
+    prepare(venv, variants, workdir)
+    print("measuring in-process CPU per request ...", file=sys.stderr)
+    inprocess = measure_inprocess(venv, variants, workdir, run)
+    print("counting instructions per request under callgrind ...", file=sys.stderr)
+    instructions = measure_instructions(venv, variants, workdir, run)
+    print("measuring what the database metrics add to a query ...", file=sys.stderr)
+    queries = measure_queries(venv, variants, workdir, run)
+    print("measuring throughput under gunicorn with wrk, and scrape latency in its last round ...", file=sys.stderr)
+    throughput, scrapes = measure_served(venv, variants, workdir, run)
+    print(f"measuring scrape latency after {run.recycles} worker recycles ...", file=sys.stderr)
+    recycled = measure_recycled_scrapes(venv, variants, workdir, run)
+    print("measuring boot time ...", file=sys.stderr)
+    boot = measure_boot(venv, variants, workdir, run)
+    collector.stop()
     report = {
         "when": stamp,
-        "quick": args.quick,
+        "quick": quick,
         "machine": machine(),
         "inprocess": inprocess,
         "instructions": instructions,
@@ -649,6 +604,29 @@ def main() -> int:
     print(table(report))
     print(f"\nJSON: {output}")
     return 0
+
+
+def main() -> int:
+    args = arguments()
+    if args.bucket_search:
+        from benchmarks import bucket_search
+
+        return bucket_search.main(["--quick"] if args.quick else [])
+    if args.cells:
+        from benchmarks import cells_access
+
+        return cells_access.main([])
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    output = args.output or HERE / "results" / f"{stamp}.json"
+    with tempfile.TemporaryDirectory(prefix="bench-") as temp:
+        workdir = Path(temp)
+        if args.fleet:
+            return run_fleet(workdir, stamp, output, args.quick)
+        if args.connections:
+            return run_connections(workdir, stamp, output, args.quick)
+        if args.instructions_only:
+            return run_instructions(workdir, stamp, output)
+        return run_profiles(workdir, stamp, output, args.quick)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks import bench
+from benchmarks.variants import bake_variants
 from tests.support.environment import port_config, production_env
 from tests.support.metrics import responses, sample_value, scrape
 from tests.support.ports import free_block
@@ -127,7 +127,7 @@ def table(results: dict) -> str:
 def main(workdir: Path, seconds: int) -> dict:
     if skip_reason():
         raise SystemExit(f"benchmarks/run --connections: {skip_reason()}")
-    variants = bench.bake_variants(workdir / "bakes", collector="")
+    variants = bake_variants(workdir / "bakes", collector="")
     project = variants["lean"].project  # the default bake with the benchmark's settings overlay
     venv = baked_virtualenv(project)
     pool_venv = pool_virtualenv(project, workdir)

@@ -22,9 +22,9 @@ from pathlib import Path
 
 def hold_a_slot_like_a_worker(directory: Path) -> None:
     slots = importlib.import_module("service_runtime.worker_slots.slots")  # the baked project's, on sys.path by main()
-    durable = importlib.import_module("service_runtime.worker_slots.durable")
+    slot_values = importlib.import_module("service_runtime.worker_slots.values")
     directory.mkdir(parents=True, exist_ok=True)
-    durable.keep_values_in_slot(slots.claim_slot(directory, 1))
+    slot_values.keep_values_in_slot(slots.claim_slot(directory, 1))
 
 
 def trace_like_a_worker() -> None:

@@ -122,3 +122,30 @@ def test_fleet_benchmark_scrapes_every_target_and_times_every_rule_group(backgro
     assert raw["error_vs_exact"] == pytest.approx(0, abs=1e-3), "the chart's own period SLI is exact"
     assert all(value["samples_read"] > 0 for value in candidates.values())
     assert "| lean per_worker 2x2 |" in command.stdout  # the period comparison's table
+
+
+def test_the_benchmark_modules_import_one_another_without_a_cycle():
+    """Every ``benchmarks`` module's imports of the others, at any depth in the module, form no cycle."""
+    import ast
+
+    graph: dict[str, set[str]] = {}
+    for path in (REPO / "benchmarks").glob("*.py"):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "benchmarks":
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("benchmarks."):
+                imported.add(node.module.split(".")[1])
+        graph[path.stem] = imported
+
+    def cycle_from(module: str, path: tuple[str, ...]) -> tuple[str, ...] | None:
+        for other in sorted(graph.get(module, ())):
+            if other in path:
+                return (*path, other)
+            found = cycle_from(other, (*path, other))
+            if found:
+                return found
+        return None
+
+    cycles = [found for module in sorted(graph) if (found := cycle_from(module, (module,)))]
+    assert cycles == [], cycles

@@ -164,3 +164,81 @@ def test_an_update_of_the_template_never_meets_the_teams_own_files(template_repo
         baked_venv / "bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not promtool", cwd=service
     )
     assert " passed" in tests.stdout and "test_orders" not in tests.stdout.split("short test summary")[-1]
+
+
+# The template's last commit before its runtime moved under service_runtime/ (issue 37): a service
+# baked then has seven runtime packages beside its own.
+BEFORE_THE_MOVE = "65d42ff3b8e89cc314e88dec1c01cfdccd629435"
+MOVED_PACKAGES = (
+    "environment",
+    "worker_slots",
+    "request_metrics",
+    "database_metrics",
+    "tracing",
+    "health",
+    "error_budget",
+)
+
+
+@pytest.fixture
+def pre_move_template(tmp_path) -> Path:
+    """The template as it was before the move, from this repository's history, in a repository of its own."""
+    template = tmp_path / "template"
+    template.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", BEFORE_THE_MOVE, *TEMPLATE_PARTS], cwd=REPO, capture_output=True, check=True, timeout=60
+    ).stdout
+    subprocess.run(["tar", "-x"], cwd=template, input=archive, check=True, timeout=60)
+    run("git", "init", "-q", "-b", "main", cwd=template)
+    commit(template, "template before the move")
+    return template
+
+
+def test_a_service_baked_before_the_move_updates_into_the_new_layout(pre_move_template, tmp_path, baked_venv):
+    out = tmp_path / "services"
+    out.mkdir()
+    run(CRUFT, "create", pre_move_template, "--no-input", "--output-dir", out, cwd=tmp_path)
+    service = out / "orders_service"
+    run("git", "init", "-q", "-b", "main", cwd=service)
+    commit(service, "baked")
+    team_files = {
+        "orders_service/settings.py": TEAM_FILES["orders_service/settings.py"],
+        "tests/test_team.py": (
+            "from django.conf import settings\n\n\n"
+            "def test_the_teams_setting_is_read():\n    assert settings.ORDERS_PAGE_SIZE == 50\n"
+        ),
+    }
+    for name, text in team_files.items():
+        (service / name).write_text(text)
+    urls = service / "orders_service" / "urls.py"
+    urls.write_text(urls.read_text() + "\n# The team's note.\n")
+    commit(service, "the team's own files")
+    team = {name: (service / name).read_bytes() for name in [*team_files, "orders_service/urls.py"]}
+
+    # The template moves to today's layout, as a later commit of the same repository.
+    for part in TEMPLATE_PARTS:
+        target = pre_move_template / part
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, target)
+    commit(pre_move_template, "template: the runtime under service_runtime/")
+
+    run(CRUFT, "update", "--skip-apply-ask", "--allow-untracked-files", cwd=service)
+
+    assert not list(service.rglob("*.rej")), "every hunk applied"
+    assert {path.parent.name for path in service.glob("*/__init__.py")} == {
+        "orders_service",
+        "config",
+        "service_runtime",
+        "tests",
+    }, "the old packages are gone, the root is there"
+    assert not [name for name in MOVED_PACKAGES if (service / name).exists()]
+    assert {name: (service / name).read_bytes() for name in team} == team, "the team's files are as it left them"
+    run(CRUFT, "check", cwd=service)
+    tests = run(
+        baked_venv / "bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not promtool", cwd=service
+    )
+    assert " passed" in tests.stdout

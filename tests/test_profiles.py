@@ -28,7 +28,7 @@ from pathlib import Path
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
 slot_directory = os.environ.get("SLOT_DIRECTORY")
 if slot_directory:
-    from service_runtime.worker_slots.durable import keep_values_in_slot
+    from service_runtime.worker_slots.values import keep_values_in_slot
     from service_runtime.worker_slots.slots import claim_slot
     keep_values_in_slot(claim_slot(Path(slot_directory), 1))
 import django
@@ -96,7 +96,7 @@ except DatabaseError:
     pass
 if slot_directory:
     from prometheus_client.multiprocess import MultiProcessCollector
-    from service_runtime.worker_slots.durable import SlotCollector, slot_files
+    from service_runtime.worker_slots.collectors import SlotCollector, slot_files
     files = slot_files(Path(slot_directory))
     assert "django_http_requests_folded" in {m.name for m in MultiProcessCollector.merge(files)}, "not folded"
     metrics = list(SlotCollector(Path(slot_directory)).collect())

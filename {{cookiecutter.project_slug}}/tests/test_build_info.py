@@ -4,7 +4,7 @@ import pytest
 from prometheus_client import generate_latest
 
 from service_runtime.worker_slots.build_info import NAME, BadBuildLabel, BuildInfoCollector, build_labels
-from service_runtime.worker_slots.durable import aggregated_registry, slot_registry
+from service_runtime.worker_slots.collectors import aggregated_registry, slot_registry
 from service_runtime.worker_slots.slots import claim_slot
 
 

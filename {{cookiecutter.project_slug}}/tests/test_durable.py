@@ -8,14 +8,10 @@ import struct
 import pytest
 from prometheus_client import Counter, Gauge, Histogram, generate_latest, values
 
-from service_runtime.worker_slots import durable
-from service_runtime.worker_slots.durable import (
-    FAULTS,
-    aggregated_registry,
-    slot_registry,
-    slot_value_class,
-)
+from service_runtime.worker_slots import values as slot_values
+from service_runtime.worker_slots.collectors import aggregated_registry, slot_registry
 from service_runtime.worker_slots.slots import Slot, claim_slot, degraded_notes
+from service_runtime.worker_slots.values import FAULTS, slot_value_class
 
 
 @pytest.fixture(autouse=True)
@@ -115,7 +111,7 @@ def test_counts_survive_kill_9(tmp_path, python_process):
         import time
         from pathlib import Path
         from prometheus_client import Counter
-        from service_runtime.worker_slots.durable import keep_values_in_slot
+        from service_runtime.worker_slots.values import keep_values_in_slot
         from service_runtime.worker_slots.slots import claim_slot
         keep_values_in_slot(claim_slot(Path({str(tmp_path)!r}), 1))
         requests = Counter("requests", "Requests.")
@@ -198,7 +194,7 @@ def test_a_file_size_limit_never_fails_a_request(tmp_path, python_process):
         import resource
         from pathlib import Path
         from prometheus_client import Counter
-        from service_runtime.worker_slots.durable import FAULTS, keep_values_in_slot
+        from service_runtime.worker_slots.values import FAULTS, keep_values_in_slot
         from service_runtime.worker_slots.slots import claim_slot
         resource.setrlimit(resource.RLIMIT_FSIZE, (32 * 1024, 32 * 1024))
         keep_values_in_slot(claim_slot(Path({str(tmp_path)!r}), 1))
@@ -222,4 +218,4 @@ def test_the_fault_metric_is_served_empty_when_all_is_well(tmp_path, in_slot):
     Counter("jobs", "Jobs done.", registry=None).inc()
     assert b"metrics_slot_faults" in generate_latest(slot_registry(slot))
     assert sample(slot_registry(slot), "metrics_slot_faults", file="counter_1.db") is None
-    assert durable.FAULTS is FAULTS
+    assert slot_values.FAULTS is FAULTS

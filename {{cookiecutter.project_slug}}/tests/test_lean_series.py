@@ -4,9 +4,10 @@ import pytest
 from prometheus_client import Counter, Histogram, values
 
 from service_runtime.request_metrics.lean_series import FoldedSeries, Series
-from service_runtime.worker_slots.durable import slot_registry, slot_value_class, writes_in_place
+from service_runtime.worker_slots.collectors import slot_registry
 from service_runtime.worker_slots.rollup import LATENCY_BY_VIEW, REQUESTS, REQUESTS_BY_VIEW, RESPONSES_BY_STATUS
 from service_runtime.worker_slots.slots import Slot
+from service_runtime.worker_slots.values import slot_value_class, writes_in_place
 
 LATENCIES = (0.05, 0.1, 0.2, 0.3, 0.31, 5.0)  # on, between and beyond the bucket bounds
 BUCKETS = (0.1, 0.3, 1.0)

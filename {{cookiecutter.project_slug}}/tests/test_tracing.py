@@ -35,8 +35,9 @@ from service_runtime.tracing.provider import (
     exporting_provider,
     reporting_exporter,
 )
-from service_runtime.worker_slots.durable import EXEMPLARS, SlotCollector, slot_value_class
+from service_runtime.worker_slots.collectors import SlotCollector
 from service_runtime.worker_slots.slots import Slot
+from service_runtime.worker_slots.values import EXEMPLARS, slot_value_class
 
 from .conftest import PROJECT_DIR
 

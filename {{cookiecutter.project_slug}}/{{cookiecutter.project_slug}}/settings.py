@@ -2,5 +2,5 @@
 
 Template updates never touch this file: settings the team adds here never meet a
 template change in a merge. Production values that differ per deployment come
-from the environment (service_runtime/environment/readers.py has the readers).
+from the environment (environment/readers.py has the readers).
 """

@@ -1,14 +1,11 @@
 """The one place that turns the environment into the metrics port range.
 
-In the ``per_worker`` mode (the default) the worker holding slot n (counted
-from 1, as the chart's port names ``metrics-n``) exports on port
-METRICS_START_PORT + n - 1 of
-``range(METRICS_START_PORT, METRICS_START_PORT + WEB_CONCURRENCY)``; in the
-``aggregated`` mode one process serves every slot's sum on METRICS_START_PORT
-alone. Settings,
-``gunicorn.conf.py`` and the system check all call these functions, so the
-range and its rules cannot drift apart. Importing this module must not import
-django_prometheus: that would freeze its settings before Django loads them.
+In the ``per_worker`` mode (the default) slot n, counted from 1 as the chart's
+port names ``metrics-n``, exports on port METRICS_START_PORT + n - 1; in the
+``aggregated`` mode one process serves every slot's sum on METRICS_START_PORT.
+Settings, the gunicorn hooks and the system check all call these functions, so
+the range and its rules cannot drift apart. Importing this module must not
+import django_prometheus: that would freeze its settings before Django loads them.
 """
 
 import ipaddress

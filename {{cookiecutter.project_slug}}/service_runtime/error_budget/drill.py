@@ -1,18 +1,11 @@
 """Downtime drills: a share of ordinary requests answered 503 on purpose, while a drill runs.
 
-A service that always beats its objective teaches its callers to expect more
-than it promises; a drill spends some of the unspent budget so they find out
-now, on a day the team chose, not during a real outage (the runbook of the
-ErrorBudgetUnderspent alerts). Drilled requests are counted by the SLIs like
-any 503, because they are real failures to the caller; health probes (answered
-before any other middleware) and the metrics endpoints are never drilled.
-
-DOWNTIME_DRILL_RATIO (default 0: off) is the share drilled, at most
-MAX_DRILL_RATIO; DOWNTIME_DRILL_UNTIL, a time with its zone, ends the drill by
-itself so a forgotten one cannot run for ever. Helm and ``check --deploy``
-refuse a drill whose end has passed; a process that starts after the end
-serves normally and says so in its log, because refusing to start would turn
-a finished drill into an outage.
+A drill spends unspent budget on a day the team chose (the ErrorBudgetUnderspent
+runbook): drilled requests count in the SLIs like any 503; probes and metrics
+endpoints are never drilled. DOWNTIME_DRILL_RATIO is the share (at most
+MAX_DRILL_RATIO), DOWNTIME_DRILL_UNTIL, a time with its zone, its end (at most
+MAX_DRILL_HOURS away). Helm and ``check --deploy`` refuse a drill whose end has
+passed; a process started after the end serves normally and logs it.
 """
 
 from __future__ import annotations

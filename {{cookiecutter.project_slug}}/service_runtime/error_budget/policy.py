@@ -15,6 +15,8 @@ PAGE_BURN_RATE_6H = 6.0
 # Budget remaining under which feature releases go one at a time, each watched.
 CAREFUL_BELOW = 0.25
 # Budget remaining above which, late in the period, the budget counts as unspent (a drill is due).
+# No code here reads it: the ErrorBudgetUnderspent alert (chart values: prometheusRule.underspentAbove)
+# does, and this is the policy's one written copy, which the template's tests hold the chart to.
 UNDERSPENT_ABOVE = 0.9
 
 FEATURES = "features may ship"

@@ -1,15 +1,11 @@
 """Liveness and readiness answers for the kubelet.
 
-Liveness says only that the worker answers: restarting a pod because its
-database is down would not bring the database back. Readiness also asks the
-database and whether its migrations are all applied, so a pod that cannot serve
-is taken out of the Service, and whether
-every metrics port is served: a port held by a foreign process, or a bad
-METRICS_BIND_ADDRESS, leaves requests uncounted, and an unready pod shows it.
-A fault in the slot files loses metric values, never requests, so readiness
-names it (``metrics_degraded``) and stays 200: taking every pod on a full disk
-out of the Service would turn a metrics fault into an outage. A trace collector
-that does not answer is named the same way (``tracing_degraded``), and stays 200.
+Liveness says only that the worker answers: a restart would not bring a database
+back. Readiness also asks the database, its migrations and every metrics port
+(a port held by another process leaves requests uncounted). A slot file fault
+(``metrics_degraded``) or a silent trace collector (``tracing_degraded``) is
+named and stays 200: taking every pod out of the Service over metrics or traces
+would turn their fault into an outage.
 """
 
 from pathlib import Path
@@ -22,8 +18,8 @@ from django_prometheus.migrations import unapplied_migrations as unapplied_migra
 
 from service_runtime.environment.ports import AGGREGATED
 from service_runtime.tracing import provider as tracing
-from service_runtime.worker_slots.durable import FAULTS
 from service_runtime.worker_slots.slots import degraded_notes, metrics_problems
+from service_runtime.worker_slots.values import FAULTS
 
 _migrated = False  # once every migration is applied, it stays so for the life of the process
 

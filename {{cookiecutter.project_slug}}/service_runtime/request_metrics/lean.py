@@ -1,16 +1,11 @@
 """The lean metrics profile: what the SLO rules, the dashboard and on-call read, and nothing else.
 
-django-prometheus' default middlewares update about 13 labelled metrics per
-request. This profile keeps the ones the request panels of the community
-Django dashboards (django-mixin) and the chart's SLO rules read, under
-django-prometheus' own names and label names: requests by view, transport and
-method; responses by status, view and method; latency by view and method; and
-exceptions by type and by view. Request and response body sizes and template
-names stay in the full profile. It is built on django-prometheus' documented
-extension points: a ``Metrics`` subclass that registers fewer metrics, read by
-a middleware. A sync worker writes the three request families folded into one
-histogram, which its slot's scrape serves as the three (service_runtime/worker_slots/rollup.py);
-what each label set writes per request is in lean_series.py.
+Under django-prometheus' own names and labels: requests by view, transport and
+method; responses by status, view and method; latency by view and method;
+exceptions by type and by view. Built on django-prometheus' extension points (a
+``Metrics`` subclass read by a middleware). A sync worker writes the three request
+families folded into one histogram, which its slot's scrape serves as the three
+(``service_runtime.worker_slots.rollup``); lean_series.py writes each label set.
 """
 
 from collections.abc import Callable
@@ -35,8 +30,8 @@ from service_runtime.request_metrics.inflight import (
 )
 from service_runtime.request_metrics.lean_series import Cells, ExemplarSeries, FoldedSeries, Series
 from service_runtime.tracing import provider
-from service_runtime.worker_slots.durable import writes_in_place
 from service_runtime.worker_slots.rollup import LATENCY_BY_VIEW, REQUESTS, REQUESTS_BY_VIEW, RESPONSES_BY_STATUS
+from service_runtime.worker_slots.values import writes_in_place
 
 # (view, method, status, transport: None for a request that reached no view), as the hot path
 # meets it: the view is None where the URL resolved to none, and the method is as sent.
@@ -99,18 +94,12 @@ class LeanMetrics(Metrics):  # type: ignore[misc]  # django-prometheus is untype
 class LeanMetricsRecorder:
     """What the lean middleware keeps between requests, and its slow paths.
 
-    ``in_place`` maps a hot key (view, method, status, transport and the
-    response's type) to where its folded series lives in the slot files; the
-    middleware's hot path (``lean_metrics_middleware``) reads it and writes there.
-    A label set met for the first time, a made-up method and a streamed response
-    (whose type is never kept) take ``record_first``. A threaded or traced worker,
-    or one without slot files, never fills ``in_place``: every request takes
-    ``record_first``, which records the three families through ``Series`` or
-    ``ExemplarSeries``.
-
-    The caches are bounded because every label is: view names come from the
-    URLconf, methods outside HTTP's are one value (and never cached as sent),
-    statuses are three digits and the transport is one of two.
+    ``in_place`` maps a hot key (view, method, status, transport and the response's
+    type) to its folded series' cells, which the hot path writes. A label set met
+    for the first time, a made-up method and a streamed response take
+    ``record_first``; so does every request of a threaded or traced worker, or one
+    without slot files. The caches are bounded because every label is: views come
+    from the URLconf, methods outside HTTP's are one value, and so on.
     """
 
     make_series: Callable[[Any, Any, Any], Series | ExemplarSeries] = staticmethod(Series)
@@ -223,27 +212,15 @@ class LeanMiddleware(Protocol):
 
 
 def lean_metrics_middleware(get_response: Callable[[HttpRequest], HttpResponse]) -> LeanMiddleware:
-    """The lean profile's middleware, where PrometheusAfterMiddleware sits: counts each request and
-    response and times it.
+    """The lean profile's middleware: counts each request and response and times it.
 
-    A middleware factory, as Django's documentation allows, returning a function
-    rather than an instance with ``__call__``: Django's layers call a function as a
-    plain Python call, where calling an instance goes through its type's ``__call__``
-    lookup, and the function reads its state from its closure rather than from
-    ``self`` (docs/benchmark.md has what each saves).
-
-    Everything a request is counted under (view, method, status, transport) is read
-    once, after the response, and one dictionary lookup finds where its values live.
-    ``process_view`` works out the transport: django-prometheus counts a request by
-    view and transport once its URL resolved to a view, so a request that resolved
-    to none, or that a middleware answered before resolving (a refused Host), has
-    none and is not a request of any view.
-
-    What the hot path does per request: two clock reads; the in-flight entry for the
-    timeout accounting, keyed by the request and carrying its transport, so nothing
-    is stored on the request; one dictionary lookup by the labels and the response's
-    type; and, in a sync worker, two writes in place to the folded histogram
-    (``FoldedSeries.record``, inlined). Everything else is ``LeanMetricsRecorder``'s.
+    A factory returning a function, as Django allows: a function is a plain call
+    for Django's layers and reads its state from its closure. Everything a request
+    is counted under is read once, after the response; one dictionary lookup finds
+    its cells. ``process_view`` notes the transport (a request that resolved to no
+    view has none). The hot path: two clock reads, the in-flight entry for the
+    timeout accounting, one lookup, and in a sync worker two writes in place
+    (``FoldedSeries.record``, inlined); the rest is ``LeanMetricsRecorder``'s.
     """
     # Chosen once, when Django loads the middleware: with tracing off, requests pay nothing for it.
     recorder = ExemplarLeanMetricsRecorder() if provider.ACTIVE is not None else LeanMetricsRecorder()
@@ -272,7 +249,7 @@ def lean_metrics_middleware(get_response: Callable[[HttpRequest], HttpResponse])
             type(response),
         )
         try:
-            file, total, bounds, buckets = in_place[key]
+            file, total, bounds, buckets = in_place[key]  # lean_series.Cells, by position
         except KeyError:
             record_first(request, response, entry, key, elapsed)
             return response
@@ -302,8 +279,8 @@ def transport_hook(proxy_header: tuple[str, str] | None) -> ViewHook:
     the proxy's header).
 
     The proxy's header is read once, as Django's SecurityMiddleware reads its settings:
-    HttpRequest.scheme reads it through the settings proxy on every call, a cost measured
-    at about 4,300 instructions a request.
+    HttpRequest.scheme reads it through the settings proxy on every call (the template
+    repository's docs/benchmark.md measures the cost).
     """
     header, secure_value = proxy_header if proxy_header is not None else (None, None)
 

@@ -10,9 +10,17 @@ request's trace (a traced worker's).
 
 from typing import Any
 
-# Where a label set's folded series lives: (its file, the sum's index in the file's doubles,
-# the bucket bounds, each bucket's index), as FoldedSeries.record uses it.
+# Where a label set's folded series lives, read by position by FoldedSeries.record and by the
+# middleware's hot path: a plain tuple, since CPython unpacks only an exact tuple cheaply (a
+# NamedTuple or a __slots__ class costs more per request: the template repository's
+# `./benchmarks/run --cells` and docs/benchmark.md). Only cells() builds one, naming each position.
 Cells = tuple[Any, int, tuple[float, ...], tuple[int, ...]]
+
+
+def cells(*, file: Any, total: int, bounds: tuple[float, ...], buckets: tuple[int, ...]) -> Cells:
+    """A folded series' place: its slot file, the sum's index among the file's doubles, the bucket
+    bounds, and each bucket's index."""
+    return (file, total, bounds, buckets)
 
 
 class Series:
@@ -42,7 +50,7 @@ class Series:
 class FoldedSeries:
     """A label set's series of the folded histogram (``LeanMetrics.requests_folded``), written in
     place in the slot file that holds its sum and every bucket, as ``SlotValue.inc`` writes one
-    value (service_runtime.worker_slots.durable.Cell): two writes per request."""
+    value (service_runtime.worker_slots.values.Cell): two writes per request."""
 
     __slots__ = ("cells",)
 
@@ -58,7 +66,8 @@ class FoldedSeries:
         buckets = [bucket.cell() for bucket in child._buckets]
         if total is None or any(cell is None or cell[0] is not total[0] for cell in buckets):
             return None
-        return FoldedSeries((total[0], total[1], tuple(child._upper_bounds), tuple(index for _, index in buckets)))
+        bounds, indexes = tuple(child._upper_bounds), tuple(index for _, index in buckets)
+        return FoldedSeries(cells(file=total[0], total=total[1], bounds=bounds, buckets=indexes))
 
     def record(self, elapsed: float) -> None:
         file, total, bounds, buckets = self.cells
@@ -70,9 +79,9 @@ class FoldedSeries:
 def bucket_index(bounds: tuple[float, ...], elapsed: float) -> int:
     """The first bucket whose bound is at least the latency, found as prometheus_client's
     Histogram.observe finds it: walking up from the smallest bound, which the last (+Inf) ends.
-    Against a binary search (``./benchmarks/run --bucket-search``, docs/benchmark.md): with
-    django-prometheus' bounds, cheaper up to 50 ms, about even up to 75 ms, dearer above, so what
-    it adds lands on requests whose own time dwarfs it. The Go client walks too, below 35 bounds."""
+    Against a binary search it is cheaper for fast requests and dearer only for slow ones, whose
+    own time dwarfs it (the template repository's ``./benchmarks/run --bucket-search`` and
+    docs/benchmark.md). The Go client walks too, below 35 bounds."""
     index = 0
     while elapsed > bounds[index]:
         index += 1

@@ -1,27 +1,12 @@
 """Requests killed by gunicorn's worker timeout, counted as the 500s their clients get.
 
-A request that runs past GUNICORN_TIMEOUT never reaches a response middleware:
-gunicorn's master sends the worker SIGABRT, the worker runs the
-``worker_abort`` hook and exits. Left at that, the request is not counted at
-all, and an outage in which every request hangs reads as 0 % errors. So the
-metrics middleware notes each request in flight (``inflight.py``), and
-``worker_abort`` records every one still in flight with its view and method,
-and its latency as the
-time it had run. The values live in the slot's memory-mapped files
-(``service_runtime/worker_slots/durable.py``), so the write survives the worker's exit.
-
-The status is 500 because that is what the client receives: the worker's exit
-unwinds through gunicorn's request handler, which answers 500 Internal Server
-Error when no header has been sent yet. Metric, access log and client agree.
-
-A streamed response is still in flight after the view returned: its body is
-produced while gunicorn sends it. So its request stays in ``IN_FLIGHT`` until
-the body is sent (``inflight.keep_in_flight_until_sent``), and a timeout in
-the middle counts it as a 500 too: the client got a status line of 200 and a cut-off body,
-a failed request. The lean profile records a streamed response once its body
-is sent, so such a request counts once, as the 500; the full profile's
-django-prometheus middleware has counted the 200 already when the view
-returned, so there it counts as both.
+Such a request never reaches a response middleware: the worker runs the
+``worker_abort`` hook and exits. Left at that, an outage in which every request
+hangs would read as 0 % errors. So the metrics middleware notes each request in
+flight (``inflight.py``) and ``worker_abort`` records each one still in flight,
+with its view, method and the time it ran, in the slot's files, which outlive the
+worker. A streamed response stays in flight until its body is sent, and a
+timeout in the middle counts it as a 500 too (the README's "Timeouts count").
 """
 
 from __future__ import annotations

@@ -187,7 +187,7 @@ class ServerHooks:
 
         slot = claim_slot(settings.slot_directory, settings.workers, heartbeat=worker.notify, on_wait=waiting)
         start_fresh_gauges(slot)
-        from service_runtime.worker_slots.durable import keep_values_in_slot
+        from service_runtime.worker_slots.values import keep_values_in_slot
 
         # Threaded workers update values from several threads at once; sync workers from one.
         keep_values_in_slot(slot, threaded=server.cfg.threads > 1 or server.cfg.worker_class_str != "sync")
@@ -210,7 +210,7 @@ class ServerHooks:
         settings = self.settings
         if settings.metrics_mode != PER_WORKER:
             return
-        from service_runtime.worker_slots.durable import slot_registry
+        from service_runtime.worker_slots.collectors import slot_registry
         from service_runtime.worker_slots.exporter import MetricsServer
 
         slot = worker.metrics_slot

@@ -1,17 +1,11 @@
 """Whether this service traces, read from OpenTelemetry's own ``OTEL_*`` variables only.
 
-Tracing is on when an OTLP endpoint is set (``OTEL_EXPORTER_OTLP_ENDPOINT`` or
-``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) or ``OTEL_TRACES_EXPORTER=otlp`` asks
-for the default one; ``OTEL_TRACES_EXPORTER=none`` or ``OTEL_SDK_DISABLED=true``
-turn it off. Everything else (sampler, batch sizes, headers, timeouts,
-resource attributes) the SDK reads itself from the variables its documentation
-lists. The service ships one exporter, OTLP over HTTP with protobuf, so other
-exporters and protocols are refused at start-up with one line, instead of the
-SDK's silent fallback that would leave a team wondering where its spans went.
-
-No OpenTelemetry import: gunicorn's master reads this before any worker forks,
-and the master must never import the SDK (its export thread does not survive
-``fork``).
+Tracing is on when an OTLP endpoint is set or ``OTEL_TRACES_EXPORTER=otlp`` asks
+for the default one; the SDK reads every other variable itself. What the SDK
+would fail on or silently replace (another exporter or protocol, a bad endpoint,
+limit or propagator) is refused at start-up in one line. No OpenTelemetry import:
+gunicorn's master reads this before any worker forks, and the master must never
+import the SDK (its export thread does not survive ``fork``).
 """
 
 from __future__ import annotations

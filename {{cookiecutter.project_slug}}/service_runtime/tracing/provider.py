@@ -1,19 +1,11 @@
 """The worker's OpenTelemetry tracer provider: started after fork, flushed on a graceful exit.
 
-gunicorn's ``post_fork`` hook calls :func:`start_tracing` in each worker, before
-Django loads, never in the master: the SDK's batch thread and the exporter's
-HTTP connection would not survive ``fork`` (opentelemetry-python#3747). Spans
-go through the SDK's ``BatchSpanProcessor``: a request only appends its span to
-a bounded queue (``OTEL_BSP_MAX_QUEUE_SIZE``, 2048 by default); a thread exports
-batches. When the collector is down, slow or refusing, the queue fills and the
-newest spans are dropped: no request waits, memory stays bounded.
-
-A collector outage is logged once, when it starts, and once more when exports
-succeed again; the SDK's own per-batch and per-drop lines are held back in
-between (:class:`OncePerOutage`). The state is on the worker's metrics port
-(``tracing_export_failing``, ``tracing_spans_exported_total``,
-``tracing_spans_export_failed_total``) and in ``/readyz``, which names it and
-stays 200: a tracing fault never takes a pod out of the Service.
+gunicorn's ``post_fork`` hook starts it in each worker, never in the master: the
+SDK's batch thread would not survive ``fork`` (opentelemetry-python#3747). A
+request only queues its span (bounded by ``OTEL_BSP_MAX_QUEUE_SIZE``); a thread
+exports batches, so a collector that is down or slow drops spans, never delays a
+request. An outage is logged once at its start and once at its end
+(``OncePerOutage``), and shown on the metrics port and in ``/readyz``.
 """
 
 from __future__ import annotations

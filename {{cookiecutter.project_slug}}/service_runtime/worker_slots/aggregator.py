@@ -1,14 +1,10 @@
 """The aggregated metrics mode's one port per pod: every slot's files, summed.
 
-Run by gunicorn's master as a separate program (``python -m``), not as a
-thread of the master and not as a forked child of it: a thread running in the
-master while it forks workers can hold a lock (logging's, the import lock, an
-allocator's) that the worker then inherits held and waits on forever, and a
-forked child would inherit the master's listening sockets and lock files. A
-fresh interpreter inherits none of that (``close_fds``), and it never
-recycles, so its port is always served by the same long-lived process.
-
-It imports neither Django nor gunicorn, and exits when the master is gone.
+Run by gunicorn's master as a separate program (``python -m``), neither a thread
+of the master (a thread may hold a lock that every forked worker then inherits
+held) nor a forked child (it would inherit the master's sockets and lock files).
+A fresh interpreter inherits none of that and never recycles. It imports neither
+Django nor gunicorn, and exits when the master is gone.
 """
 
 from __future__ import annotations
@@ -19,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from service_runtime.worker_slots.durable import aggregated_registry
+from service_runtime.worker_slots.collectors import aggregated_registry
 from service_runtime.worker_slots.exporter import MetricsServer
 
 EXPORTER_NAME = "aggregated"

@@ -1,18 +1,12 @@
 """Serve a metrics registry on one fixed port, loudly when something else holds it.
 
-The port is decided by the caller (a worker's slot, or the one aggregated
-port), never by which port happens to be free. A daemon thread binds it,
-retrying once a second: a foreign listener may go away. The first failure is
-recorded in the slot directory at once, where /readyz finds it and answers 503
-until the port is bound; past a short grace period it is also logged as an
-error naming the port, the address and the cause.
-
-The server is prometheus_client's WSGI app on a threaded, dual-stack server
-with two limits its own ``start_http_server`` lacks, because the metrics port
-must never cost the worker that serves requests: at most ``MAX_CONNECTIONS``
-connections are served at once (more are closed at once; Prometheus scrapes
-each port over one), and a connection idle for ``IDLE_TIMEOUT_SECONDS`` is
-dropped, so idle connections cannot pile up threads and memory.
+The caller decides the port (a worker's slot, or the aggregated one). A daemon
+thread binds it, retrying once a second; the first failure is recorded where
+/readyz finds it (503 until bound) and, past a short grace period, logged. The
+server is prometheus_client's WSGI app with two limits its ``start_http_server``
+lacks, so the port never costs the worker its requests: at most
+``MAX_CONNECTIONS`` at once, and idle connections dropped after
+``IDLE_TIMEOUT_SECONDS``.
 """
 
 from __future__ import annotations

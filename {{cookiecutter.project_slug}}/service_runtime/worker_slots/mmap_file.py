@@ -1,16 +1,11 @@
 """The one place that reaches into prometheus_client's ``MmapedDict`` beyond its public methods.
 
-``durable.py`` keeps each series' value at a fixed offset of its slot file and
-writes the two doubles there directly, instead of calling ``write_value``,
-which looks the key up on every update: the template's docs/benchmark.md
-measures the difference (its "multiprocess (stock MmapedValue)" row). That
-needs three things ``MmapedDict`` keeps private: the key's offset
-(``_positions``), the current mapping (``_m``, replaced when the file grows)
-and the growth step (``_init_value``, where the new space is allocated before
-it is mapped). This module wraps them as
-``SlotFile.offset_of``, ``SlotFile.buffer`` and ``SlotFile.doubles``. ``tests/test_mmap_file.py``
-fails, naming this module, if a new prometheus_client changes any of them;
-the pin in requirements.txt points here.
+``values.py`` keeps each series' value at a fixed offset of its slot file and
+writes its doubles there, instead of ``write_value``, which looks the key up on
+every update. That needs three private parts: the key's offset (``_positions``),
+the current mapping (``_m``) and the growth step (``_init_value``), wrapped here as
+``SlotFile.offset_of``, ``buffer`` and ``doubles``. tests/test_mmap_file.py fails,
+naming this module, if a new prometheus_client changes any of them.
 """
 
 from __future__ import annotations
@@ -52,8 +47,8 @@ class SlotFile(MmapedDict):
 
     def _map_anew(self) -> None:
         self.buffer = self._m
-        # The same bytes as doubles: writing one value is an item assignment, about half the
-        # instructions of struct.pack_into (docs/benchmark.md counts a request's).
+        # The same bytes as doubles: writing one value is an item assignment, cheaper than
+        # struct.pack_into (the template repository's docs/benchmark.md counts a request's).
         self.doubles = memoryview(self._m).cast("d")
 
     def close(self) -> None:

@@ -1,25 +1,12 @@
 """Families the slot files hold folded into one histogram, served as the families they stand for.
 
-The lean request middleware's hot path writes two values per request (a sum and
-one bucket) to one histogram labelled by everything a request is counted under:
-view, method, status and transport. That histogram's counts and sums hold, exactly,
-the request counter by view, transport and method, the response counter by
-status, view and method, and the latency histogram by view and method: each is
-the histogram summed over the labels it lacks. Writing the three families
-directly costs four writes per request (docs/benchmark.md has the figures), so
-the sums are taken here, when a scrape reads the files, instead.
-
-A scrape serves the families, never the folded histogram. A family's series
-that already stand in the files (written through prometheus_client's API: a
-timed-out request, a streamed response, a traced worker's exemplars) are added
-to, not replaced. A folded series whose value for one of a family's labels is
-empty has no value for that label (as Prometheus reads an empty label) and is
-left out of that family: a request that reached no view has no transport, and
-no series of the requests-by-view counter.
-
-The table lives here, beside the code that reads it, not in ``request_metrics``:
-the aggregated mode's exporter is a process that imports no Django and serves
-these files too. ``service_runtime.request_metrics.lean`` registers its families from it.
+The lean hot path writes one histogram labelled by view, method, status and
+transport; its counts and sums are, exactly, the request counter, the response
+counter and the latency histogram, each summed over the labels it lacks. A scrape
+takes those sums and serves the families, adding to any of their series already
+in the files; a folded series with an empty label is left out of the family that
+has it. The table lives here, not in ``request_metrics``: the aggregated mode's
+exporter imports no Django and serves these files too.
 """
 
 from __future__ import annotations

@@ -1,17 +1,12 @@
 """Durable worker slots: a metrics series belongs to a slot, not to a process.
 
-Each gunicorn worker claims one of WEB_CONCURRENCY slots, numbered from 1 as
-the chart numbers the metrics ports (``metrics-1`` is slot 1's port, so logs,
-/readyz and Kubernetes name a slot alike), with an exclusive
-``fcntl`` lock on ``slot-<n>.lock`` in the instance's slot directory before it
-serves anything. The kernel drops the lock when the process dies, however it
-dies (``kill -9`` included), so the replacement claims the same slot, exports
-on the same port and continues the counts its predecessor left in the slot's
-files (see ``durable.py``). One gunicorn master owns a slot directory at a
-time (``instance.lock``); a second one is refused.
-
-Standard library only: gunicorn's master imports this before Django or
-prometheus_client may be loaded.
+Each gunicorn worker claims one of WEB_CONCURRENCY slots, numbered from 1 as the
+chart numbers the metrics ports, with an exclusive ``fcntl`` lock on
+``slot-<n>.lock`` in the instance's slot directory. The kernel drops the lock
+however the process dies, so its replacement claims the same slot and continues
+the counts in the slot's files (``values.py``). One master owns a directory at a
+time (``instance.lock``). No import beyond the standard library: gunicorn's
+master imports this before Django or prometheus_client may be loaded.
 """
 
 from __future__ import annotations
