@@ -26,6 +26,8 @@ MIN_OBJECTIVE = 95.0
 MAX_LATENCY_THRESHOLD = 60.0
 MIN_PERIOD_DAYS, MAX_PERIOD_DAYS = 7, 90
 METRICS_PROFILES = ("lean", "full")
+# How gunicorn serves Django: sync workers over WSGI, or gunicorn's own ASGI worker.
+INTERFACES = ("wsgi", "asgi")
 METRICS_MODES = ("per_worker", "aggregated")
 # Kubernetes names built from the slug (plus the release name) must fit 63 characters.
 MAX_SLUG_LENGTH = 40
@@ -297,6 +299,11 @@ def validate_metrics_profile(value: object) -> None:
         raise InvalidAnswer(f"metrics_profile={value!r} is not allowed: use one of {', '.join(METRICS_PROFILES)}")
 
 
+def validate_interface(value: object) -> None:
+    if value not in INTERFACES:
+        raise InvalidAnswer(f"interface={value!r} is not allowed: use one of {', '.join(INTERFACES)}")
+
+
 def validate_metrics_mode(value: object) -> None:
     if value not in METRICS_MODES:
         raise InvalidAnswer(f"metrics_mode={value!r} is not allowed: use one of {', '.join(METRICS_MODES)}")
@@ -325,6 +332,7 @@ def validate(answers: Mapping[str, object]) -> None:
     parse_latency_threshold(answers["slo_latency_threshold_seconds"])
     parse_period_days(answers["slo_period_days"])
     validate_metrics_profile(answers["metrics_profile"])
+    validate_interface(answers["interface"])
 
 
 def main(answers: Mapping[str, object]) -> int:

@@ -56,21 +56,42 @@ def mypy_cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def served_project(bake, baked_venv, tmp_path_factory) -> Path:
-    """A copy of the default bake, migrated and with static files collected, as the image would be.
+def served(bake, baked_venv, tmp_path_factory):
+    """served(interface) -> a copy of the bake for that interface ("wsgi" is the default bake), migrated
+    and with static files collected, as the image would be; each prepared once a session.
 
     A copy: the bake itself stays as cookiecutter wrote it for the tests that read it (the
     leftover-syntax scan would otherwise find Jinja-like braces in collected admin files,
     but only when a server test had run first).
     """
-    project = tmp_path_factory.mktemp("served") / bake().name
-    shutil.copytree(bake(), project, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
-    workdir = tmp_path_factory.mktemp("prepare")
-    # Neither command binds a metrics port, so any valid range will do here.
-    env = production_env(baked_venv, workdir, port_config(8000, range(9100, 9102)))
-    for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
-        subprocess.run([baked_venv / "bin/python", "manage.py", *command], cwd=project, env=env, check=True)
-    return project
+    prepared: dict[str, Path] = {}
+
+    def _served(interface: str = "wsgi") -> Path:
+        if interface not in prepared:
+            source = bake() if interface == "wsgi" else bake(interface=interface)
+            project = tmp_path_factory.mktemp(f"served-{interface}") / source.name
+            shutil.copytree(source, project, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+            workdir = tmp_path_factory.mktemp("prepare")
+            # Neither command binds a metrics port, so any valid range will do here.
+            env = production_env(baked_venv, workdir, port_config(8000, range(9100, 9102)))
+            for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
+                subprocess.run([baked_venv / "bin/python", "manage.py", *command], cwd=project, env=env, check=True)
+            prepared[interface] = project
+        return prepared[interface]
+
+    return _served
+
+
+@pytest.fixture(scope="session")
+def served_project(served) -> Path:
+    """The default (WSGI) bake, served as the image would be."""
+    return served("wsgi")
+
+
+@pytest.fixture
+def interface() -> str:
+    """How the served bake runs: a test parametrized over INTERFACES runs for both."""
+    return "wsgi"
 
 
 @pytest.fixture(scope="session")
@@ -89,14 +110,14 @@ def rendered(bake):
 
 
 @pytest.fixture
-def gunicorn(served_project, baked_venv, tmp_path) -> Iterator:
-    """gunicorn(workers, *args, **env) starts the default bake; every one started is stopped."""
+def gunicorn(served, interface, baked_venv, tmp_path) -> Iterator:
+    """gunicorn(workers, *args, **env) starts the bake of ``interface``; every one started is stopped."""
     started: list[Gunicorn] = []
 
     def start(workers: int, *args: str, wait: bool = True, **env: str) -> Gunicorn:
         workdir = tmp_path / f"gunicorn-{len(started)}"
         workdir.mkdir()
-        service = Gunicorn.on_free_ports(served_project, baked_venv, workers, workdir, args, **env)
+        service = Gunicorn.on_free_ports(served(interface), baked_venv, workers, workdir, args, **env)
         started.append(service)
         if wait:
             service.wait_ready()
@@ -108,7 +129,7 @@ def gunicorn(served_project, baked_venv, tmp_path) -> Iterator:
 
 
 @pytest.fixture
-def deployed(served_project, baked_venv, tmp_path) -> Iterator:
+def deployed(served, interface, baked_venv, tmp_path) -> Iterator:
     """deployed(workers, naive=False, rules=False, **env): the service as its chart would run it, and
     Prometheus scraping it (plus a naive single-URL job, and the chart's rules, if asked)."""
     if PROMETHEUS is None:
@@ -119,7 +140,7 @@ def deployed(served_project, baked_venv, tmp_path) -> Iterator:
     def start(workers: int, **options):
         workdir = tmp_path / f"deploy-{next(numbers)}"
         workdir.mkdir()
-        return deploy(served_project, baked_venv, workdir, started, workers, **options)
+        return deploy(served(interface), baked_venv, workdir, started, workers, **options)
 
     yield start
     for process in reversed(started):

@@ -18,6 +18,9 @@ import pytest
 
 from tests.support.paths import REPO
 
+# Each test runs the updated service's own suite: out of ./run-tests --fast.
+pytestmark = pytest.mark.suite
+
 CRUFT = Path(sys.executable).parent / "cruft"  # installed next to this Python from requirements-test.txt
 TEMPLATE_PARTS = ("cookiecutter.json", "local_extensions.py", "hooks", "{{cookiecutter.project_slug}}")
 GIT_IDENTITY = {

@@ -43,6 +43,32 @@ def test_slug_must_not_shadow_an_imported_package(slug):
     assert rejection(project_slug=slug).startswith(f"project_slug={slug!r} clashes with a package")
 
 
+@pytest.mark.parametrize(
+    "slug", ["health", "tracing", "environment", "worker_slots", "request_metrics", "database_metrics", "error_budget"]
+)
+def test_the_runtimes_subpackage_names_are_free_for_the_team(slug):
+    """They live under service_runtime/ now, not beside the team's package."""
+    hook.validate({**VALID, "project_slug": slug})
+
+
+def test_slug_must_not_repeat_the_runtimes_root_or_its_app_labels():
+    assert rejection(project_slug="service_runtime").startswith("project_slug='service_runtime' clashes with a package")
+    for label in sorted(hook.TEMPLATE_APP_LABELS):
+        assert rejection(project_slug=label).startswith(f"project_slug={label!r} is the label of one of the template's")
+
+
+def test_the_template_app_labels_are_the_runtimes_own(bake):
+    """The hook's list is every label a runtime AppConfig sets."""
+    import re
+
+    labels = {
+        found
+        for path in (bake() / "service_runtime").glob("*/apps.py")
+        for found in re.findall(r'^    label = "(service_runtime_\w+)"', path.read_text(), re.M)
+    }
+    assert labels == hook.TEMPLATE_APP_LABELS
+
+
 def test_slug_length_is_bounded_by_kubernetes_names():
     assert "is 41 characters long: use at most 40" in rejection(project_slug="a" * 41)
     hook.validate({**VALID, "project_slug": "a" * 40})

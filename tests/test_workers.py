@@ -17,12 +17,14 @@ from tests.support.load import burst, get, get_json
 from tests.support.metrics import responses, sample_value, scrape
 from tests.support.ports import free_block, is_open
 from tests.support.processes import Gunicorn, Process
+from tests.support.interfaces import INTERFACES
 from tests.support.tmpfs import small_tmpfs
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.parametrize("interface", INTERFACES)
 @pytest.mark.parametrize("workers", [1, 3, 4])
 def test_exactly_one_metrics_port_per_worker(gunicorn, workers):
     service = gunicorn(workers)
@@ -31,14 +33,15 @@ def test_exactly_one_metrics_port_per_worker(gunicorn, workers):
     assert len(service.children()) == workers
 
 
-def test_counters_over_all_ports_sum_to_the_requests_sent(gunicorn, report):
+@pytest.mark.parametrize("interface", INTERFACES)
+def test_counters_over_all_ports_sum_to_the_requests_sent(gunicorn, report, interface):
     service = gunicorn(4)
     sent = 800
     statuses = burst(service.http_port, sent, concurrency=16)
     assert statuses == [200] * sent
 
     per_port = {port: responses(scrape(port), view="index") for port in service.metrics_ports}
-    report(f"4 workers, {sent} requests, per-port counts {per_port}, sum {sum(per_port.values()):.0f}")
+    report(f"{interface}: 4 workers, {sent} requests, per-port counts {per_port}, sum {sum(per_port.values()):.0f}")
     assert sum(per_port.values()) == sent
     assert sum(count > 0 for count in per_port.values()) >= 2, "one worker served everything"
 
@@ -75,15 +78,21 @@ def test_management_command_started_first_takes_no_port(gunicorn, served_project
         (["--preload"], "preload_app is on: only the master would load Django"),
         (["--workers", "5"], "gunicorn would start 5 workers but WEB_CONCURRENCY=2 sets the metrics slots"),
         (["--bind", "127.0.0.1:{metrics_port}"], "the HTTP bind 127.0.0.1:{metrics_port} lies inside the metrics"),
-        (["--threads", "4"], "worker class gthread with 4 thread(s): GUNICORN_TIMEOUT stops and counts a hung"),
+        (["--threads", "4"], "worker class {threaded} with 4 thread(s): this service is baked for {baked}, whose"),
+        (["--worker-class", "sync"], "worker class sync with 1 thread(s): this service is baked for {baked}"),
     ],
-    ids=["preload", "workers-flag", "bind-on-a-metrics-port", "threads"],
+    ids=["preload", "workers-flag", "bind-on-a-metrics-port", "threads", "sync-worker"],
 )
-def test_gunicorn_refuses_settings_that_break_per_worker_ports(gunicorn, args, message):
+@pytest.mark.parametrize("interface", INTERFACES)
+def test_gunicorn_refuses_settings_that_break_per_worker_ports(gunicorn, args, message, interface):
+    if args == ["--worker-class", "sync"] and interface == "wsgi":
+        args, message = ["--worker-class", "asgi"], "worker class asgi with 1 thread(s): this service is baked for WSGI"
     ports = free_block(3)  # the HTTP port, then the two metrics ports
     metrics_port = ports[2]
     args = [arg.format(metrics_port=metrics_port) for arg in args]
-    message = message.format(metrics_port=metrics_port)
+    # --threads turns gunicorn's sync worker into gthread; its ASGI worker stays itself, threads unused.
+    threaded = "gthread" if interface == "wsgi" else "asgi"
+    message = message.format(metrics_port=metrics_port, baked=interface.upper(), threaded=threaded)
     service = gunicorn(2, *args, wait=False, HTTP_PORT=str(ports[0]), METRICS_START_PORT=str(ports[1]))
     assert service.popen.wait(timeout=30) != 0
     assert f"refused to start: {message}" in service.output()
@@ -155,6 +164,7 @@ def test_runserver_with_autoreloader_serves_requests_and_metrics(served_project,
     assert "Traceback" not in server.output()
 
 
+@pytest.mark.parametrize("interface", INTERFACES)
 def test_probes_answer_the_pod_ip_under_gunicorn(gunicorn):
     service = gunicorn(1)
     # The kubelet probes by pod IP, which is not in ALLOWED_HOSTS.

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from service_runtime.environment.readers import env_bool, env_choice, env_database, env_float
+from service_runtime.environment.readers import env_bool, env_choice, env_database, env_float, env_int
 from service_runtime.error_budget.drill import drill_from_environment
 from service_runtime.request_metrics.buckets import latency_buckets
 from service_runtime.request_metrics.profiles import (
@@ -12,6 +12,7 @@ from service_runtime.request_metrics.profiles import (
     instrumented_database_engine,
     metrics_middleware,
 )
+from service_runtime.server.startup import MAX_TIMEOUT_SECONDS
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -38,8 +39,11 @@ METRICS_MIDDLEWARE = metrics_middleware(METRICS_PROFILE)
 MIDDLEWARE = [
     "service_runtime.health.middleware.HealthProbeMiddleware",
     *METRICS_MIDDLEWARE,
+    # ASGI only, inside the metrics: a request past its deadline is answered 504, and counted so.
+    "service_runtime.serving.deadline.RequestDeadlineMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # WhiteNoise's, without a thread hop for every request under ASGI.
+    "service_runtime.serving.static_files.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -98,6 +102,9 @@ STORAGES = {
 # The latency SLO threshold is always a histogram bucket bound, so the SLO rules count exactly.
 SLO_LATENCY_THRESHOLD_SECONDS = env_float("SLO_LATENCY_THRESHOLD_SECONDS", {{ cookiecutter.slo_latency_threshold_seconds }}, minimum=0.001, maximum=60)
 PROMETHEUS_LATENCY_BUCKETS = latency_buckets(SLO_LATENCY_THRESHOLD_SECONDS)
+# An ASGI request's deadline (service_runtime/serving/deadline.py): gunicorn's timeout, which under ASGI stops
+# only a blocked worker, never one slow request.
+REQUEST_DEADLINE_SECONDS = env_int("GUNICORN_TIMEOUT", 30, minimum=1, maximum=MAX_TIMEOUT_SECONDS)
 
 # /__fault__/ views that fail or stall on demand, for proving the SLO alerts. Tests only:
 # `manage.py check --deploy` reports them if enabled.

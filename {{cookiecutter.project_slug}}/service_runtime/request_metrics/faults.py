@@ -4,9 +4,10 @@ Routed only when FAULT_INJECTION_VIEWS is on; `manage.py check --deploy` reports
 that, and the chart refuses the variable, so it never ships enabled.
 """
 
+import asyncio
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -39,6 +40,29 @@ def stream(request: HttpRequest, milliseconds: int) -> StreamingHttpResponse:
     return StreamingHttpResponse(body(), content_type="text/plain")
 
 
+async def await_(request: HttpRequest, milliseconds: int) -> HttpResponse:
+    """An async view that waits without blocking its worker's event loop (an ASGI worker serves others meanwhile)."""
+    await asyncio.sleep(min(milliseconds, MAX_SLEEP_MILLISECONDS) / 1000)
+    return HttpResponse(f"awaited {milliseconds} ms\n", content_type="text/plain")
+
+
+async def block(request: HttpRequest, milliseconds: int) -> HttpResponse:
+    """An async view that blocks its worker's event loop, as a careless sync call would."""
+    time.sleep(min(milliseconds, MAX_SLEEP_MILLISECONDS) / 1000)
+    return HttpResponse(f"blocked {milliseconds} ms\n", content_type="text/plain")
+
+
+def async_stream(request: HttpRequest, milliseconds: int) -> StreamingHttpResponse:
+    """A streamed 200 with an asynchronous body that stalls halfway, as ``stream`` does."""
+
+    async def body() -> AsyncIterator[str]:
+        yield "first half\n"
+        await asyncio.sleep(min(milliseconds, MAX_SLEEP_MILLISECONDS) / 1000)
+        yield "second half\n"
+
+    return StreamingHttpResponse(body(), content_type="text/plain")
+
+
 class InjectedError(Exception):
     """What /__fault__/raise raises: an exception out of a view, which Django answers with a 500."""
 
@@ -61,4 +85,7 @@ urlpatterns = [
     path("status/<int:code>", status, name="fault-status"),
     path("sleep/<int:milliseconds>", sleep, name="fault-sleep"),
     path("stream/<int:milliseconds>", stream, name="fault-stream"),
+    path("await/<int:milliseconds>", await_, name="fault-await"),
+    path("block/<int:milliseconds>", block, name="fault-block"),
+    path("async-stream/<int:milliseconds>", async_stream, name="fault-async-stream"),
 ]

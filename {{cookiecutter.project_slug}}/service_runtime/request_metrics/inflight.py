@@ -11,7 +11,7 @@ This module imports neither ``lean.py`` nor ``timeouts.py``: both import it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from time import perf_counter
 from typing import Any
 
@@ -85,27 +85,48 @@ class _SentWatch:
             self._done()
 
 
+class _AsyncSentWatch:
+    """The same for a body an ASGI worker streams asynchronously."""
+
+    def __init__(self, body: AsyncIterable[bytes], done: Callable[[], None]) -> None:
+        self._body, self._done, self._finished = body, done, False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._body:
+                yield chunk
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if not self._finished:
+            self._finished = True
+            self._done()
+
+
 def keep_in_flight_until_sent(
     response: HttpResponseBase, request: HttpRequest, entry: InFlight, on_sent: Callable[[], None]
 ) -> bool:
     """For a streamed response: leave the request in flight until its body is sent, then call ``on_sent``.
 
-    Returns False, doing nothing, for a response that is not streamed (or streams
-    asynchronously, which a WSGI worker never does). ``on_sent`` is skipped when
-    ``worker_abort`` has counted the request already.
+    Returns False, doing nothing, for a response that is not streamed. ``on_sent`` is
+    skipped when ``worker_abort`` has counted the request already.
     """
     if not isinstance(response, StreamingHttpResponse):
         return False
     body = response.streaming_content
-    if not isinstance(body, Iterator):  # an async body: a WSGI worker never sends one
-        return False
 
     def sent() -> None:
         if IN_FLIGHT.get(request) is entry:
             del IN_FLIGHT[request]
             on_sent()
 
-    response.streaming_content = _SentWatch(body, sent)
+    if isinstance(body, Iterator):
+        response.streaming_content = _SentWatch(body, sent)
+    elif isinstance(body, AsyncIterator):  # an ASGI worker's asynchronous stream
+        response.streaming_content = _AsyncSentWatch(body, sent)
+    else:
+        return False
     return True
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Any, Protocol, cast
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django_prometheus.conf import NAMESPACE, PROMETHEUS_LATENCY_BUCKETS
@@ -130,6 +131,18 @@ class LeanMetricsRecorder:
         if isinstance(series, FoldedSeries) and key[1] in KNOWN_METHODS:
             self.in_place[key] = series.cells  # made-up methods are not kept: they could grow the cache
 
+    def record_response(self, request: HttpRequest, response: HttpResponse, entry: InFlight, elapsed: float) -> None:
+        """What the sync hot path inlines, as one call: the ASGI middleware's way to record a response."""
+        match = request.resolver_match
+        key = (match.view_name if match is not None else None, request.method, response.status_code, entry[1])
+        hot_key = (*key, type(response))
+        cells = self.in_place.get(hot_key)
+        if cells is None:
+            self.record_first(request, response, entry, hot_key, elapsed)
+            return
+        IN_FLIGHT.pop(request, None)
+        FoldedSeries(cells).record(elapsed)
+
     def record(self, key: SeriesKey, elapsed: float) -> Series | ExemplarSeries | FoldedSeries:
         """Record a request under the labels of ``key``; returns the series it was recorded in."""
         known = normalized(key)
@@ -224,6 +237,8 @@ def lean_metrics_middleware(get_response: Callable[[HttpRequest], HttpResponse])
     """
     # Chosen once, when Django loads the middleware: with tracing off, requests pay nothing for it.
     recorder = ExemplarLeanMetricsRecorder() if provider.ACTIVE is not None else LeanMetricsRecorder()
+    if iscoroutinefunction(get_response):
+        return _async_lean_metrics(get_response, recorder)
     in_place = recorder.in_place
     record_first = recorder.record_first
 
@@ -266,6 +281,35 @@ def lean_metrics_middleware(get_response: Callable[[HttpRequest], HttpResponse])
         doubles[buckets[index]] += 1.0
         return response
 
+    middleware = cast(LeanMiddleware, lean_metrics)
+    middleware.recorder = recorder
+    middleware.process_view = transport_hook(settings.SECURE_PROXY_SSL_HEADER or None)
+    middleware.process_exception = recorder.process_exception
+    return middleware
+
+
+# Django hands the middleware an async get_response under ASGI, so no request hops threads for it.
+lean_metrics_middleware.sync_capable = True  # type: ignore[attr-defined]
+lean_metrics_middleware.async_capable = True  # type: ignore[attr-defined]
+
+
+def _async_lean_metrics(get_response: Callable[[HttpRequest], Any], recorder: LeanMetricsRecorder) -> LeanMiddleware:
+    """The lean middleware of an ASGI worker: the same counts, awaited; requests in flight are many."""
+
+    async def lean_metrics(request: HttpRequest) -> HttpResponse:
+        started = perf_counter()
+        entry: InFlight = [started, None]
+        IN_FLIGHT[request] = entry
+        try:
+            response: HttpResponse = await get_response(request)
+        except BaseException:
+            IN_FLIGHT.pop(request, None)
+            count_view_request(recorder.metrics, request, entry)
+            raise
+        recorder.record_response(request, response, entry, perf_counter() - started)
+        return response
+
+    markcoroutinefunction(lean_metrics)
     middleware = cast(LeanMiddleware, lean_metrics)
     middleware.recorder = recorder
     middleware.process_view = transport_hook(settings.SECURE_PROXY_SSL_HEADER or None)

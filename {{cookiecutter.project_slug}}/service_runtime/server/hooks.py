@@ -10,6 +10,7 @@ request as the 500 its client gets; ``worker_exit`` flushes the last spans.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -65,11 +66,13 @@ class ServerHooks:
                     f"the HTTP bind {address} lies inside the metrics ports {ports[0]}..{ports[-1]}:"
                     " bind HTTP through HTTP_PORT (no -b/--bind), or move METRICS_START_PORT"
                 )
-        if cfg.threads > 1 or cfg.worker_class_str != "sync":
+        expected = self.settings.worker_class
+        if cfg.threads > 1 or cfg.worker_class_str != expected:
             problems.append(
-                f"worker class {cfg.worker_class_str} with {cfg.threads} thread(s): GUNICORN_TIMEOUT stops and"
-                " counts a hung request only in a sync worker (other workers let it run on, uncounted); run sync"
-                " workers (no -k/--worker-class, no --threads) and scale with WEB_CONCURRENCY"
+                f"worker class {cfg.worker_class_str} with {cfg.threads} thread(s): this service is baked for"
+                f" {self.settings.interface.upper()}, whose timeouts and slots count only with the {expected} worker"
+                " (other workers let a hung request run on, uncounted); run it as baked (no -k/--worker-class,"
+                " no --threads) and scale with WEB_CONCURRENCY"
             )
         if cfg.workers != workers:
             problems.append(
@@ -208,6 +211,8 @@ class ServerHooks:
 
     def post_worker_init(self, worker: Worker) -> None:
         settings = self.settings
+        if settings.interface == "asgi":
+            self.count_in_flight_on_abort(worker)
         if settings.metrics_mode != PER_WORKER:
             return
         from service_runtime.worker_slots.collectors import slot_registry
@@ -225,6 +230,18 @@ class ServerHooks:
             registry, port, settings.metrics_address, directory=settings.slot_directory, name=f"slot-{slot.number}"
         )
         worker.metrics_server = server.start()
+
+    def count_in_flight_on_abort(self, worker: Worker) -> None:
+        """An ASGI worker handles SIGABRT (gunicorn's timeout) on its event loop, which a blocked loop
+        never reaches. A plain handler runs between any two bytecodes: it counts every request in
+        flight as a 5xx, as ``worker_abort`` does, and ends the worker."""
+
+        def abort(signum: int, frame: object) -> None:
+            self.worker_abort(worker)
+            sys.stderr.flush()
+            os._exit(1)
+
+        signal.signal(signal.SIGABRT, abort)
 
     def worker_abort(self, worker: Worker) -> None:
         from service_runtime.request_metrics import timeouts

@@ -36,6 +36,11 @@ MAX_REQUESTS = 1_000_000_000
 PRODUCTION_SETTINGS = "config.settings.production"
 # Settings that must never face a network: DEBUG pages, a public SECRET_KEY, no metrics ports.
 LOCAL_SETTINGS = ("config.settings.dev", "config.settings.test")
+# How gunicorn serves Django, chosen at bake time: the application and the one worker class that
+# keeps the design's guarantees for it (docs: the README's "Serving: WSGI or ASGI").
+INTERFACE = "{{ cookiecutter.interface }}"
+APPLICATIONS = {"wsgi": "config.wsgi:application", "asgi": "config.asgi:application"}
+WORKER_CLASSES = {"wsgi": "sync", "asgi": "asgi"}
 # A Unix socket path holds at most 107 bytes; past that gunicorn would log a bare error.
 MAX_SOCKET_PATH = 107
 REFUSED = "gunicorn.conf.py refused to start: "
@@ -56,6 +61,15 @@ class ServerSettings:
     access_log: bool
     service_version: str  # every metrics port serves it, with the commit
     tracing: TracingSettings | None  # None unless OTEL_* asks for traces
+    interface: str = INTERFACE
+
+    @property
+    def application(self) -> str:
+        return APPLICATIONS[self.interface]
+
+    @property
+    def worker_class(self) -> str:
+        return WORKER_CLASSES[self.interface]
 
     @property
     def control_socket(self) -> str:
