@@ -41,6 +41,7 @@ SUPPORTED = {
     },
     "python-3.13-image": {"python_version": "3.13"},
     "full-metrics-profile": {"metrics_profile": "full"},
+    "asgi-interface": {"interface": "asgi"},
     "aggregated-metrics-mode-named-environment": {"metrics_mode": "aggregated", "project_slug": "environment"},
     "strict-slos": {
         "slo_availability_target": "99.99",
@@ -78,6 +79,7 @@ UNSUPPORTED = {
         "http_port=9101 lies inside the metrics port range 9100..9103",
     ),
     "objective-100": ({"slo_availability_target": "100"}, "slo_availability_target='100' is not allowed"),
+    "unknown-interface": ({"interface": "rsgi"}, "interface='rsgi' is not allowed: use one of wsgi, asgi"),
     "objective-below-95": ({"slo_latency_target": "90"}, "slo_latency_target='90' is not allowed"),
     "threshold-zero": ({"slo_latency_threshold_seconds": "0"}, "slo_latency_threshold_seconds='0' is not allowed"),
     "period-too-short": ({"slo_period_days": "3"}, "slo_period_days='3' is not allowed: use a whole number from 7"),
@@ -187,6 +189,7 @@ TYPED_SHAPES = (
     "python-3.13-image",
     "full-metrics-profile",
     "aggregated-metrics-mode-named-environment",
+    "asgi-interface",
 )
 
 

@@ -90,8 +90,8 @@ def test_gunicorn_refuses_settings_that_break_per_worker_ports(gunicorn, args, m
     ports = free_block(3)  # the HTTP port, then the two metrics ports
     metrics_port = ports[2]
     args = [arg.format(metrics_port=metrics_port) for arg in args]
-    # --threads turns gunicorn's sync worker into gthread; its ASGI worker stays itself, threads unused.
-    threaded = "gthread" if interface == "wsgi" else "asgi"
+    # --threads turns gunicorn's sync worker into gthread; the ASGI worker stays itself, threads unused.
+    threaded = "gthread" if interface == "wsgi" else "service_runtime.server.asgi_worker.AsgiWorker"
     message = message.format(metrics_port=metrics_port, baked=interface.upper(), threaded=threaded)
     service = gunicorn(2, *args, wait=False, HTTP_PORT=str(ports[0]), METRICS_START_PORT=str(ports[1]))
     assert service.popen.wait(timeout=30) != 0

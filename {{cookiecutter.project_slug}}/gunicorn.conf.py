@@ -18,7 +18,6 @@ settings = hooks.settings
 # WSGI or ASGI, as baked: the application and the one worker class that keeps the guarantees.
 wsgi_app = settings.application
 worker_class = settings.worker_class
-asgi_lifespan = "off"  # Django answers no lifespan messages; an ASGI worker then sends none
 preload_app = False  # each worker loads Django after it holds its slot
 bind = settings.bind
 timeout = settings.timeout

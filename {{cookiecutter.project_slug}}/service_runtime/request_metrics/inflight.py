@@ -15,6 +15,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from time import perf_counter
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from prometheus_client import Counter
@@ -136,13 +137,21 @@ def _nothing() -> None:
 
 class InFlightMiddleware:
     """Notes each request in flight and prepares its error series, for the full profile
-    (the lean middleware does both itself)."""
+    (the lean middleware does both itself). Sync or async as the stack is."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
         self._served: set[tuple[str, str | None]] = set()  # (view, method as sent)
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self._serve_async(request)
         entry: InFlight = [perf_counter(), None]
         IN_FLIGHT[request] = entry
         try:
@@ -150,6 +159,21 @@ class InFlightMiddleware:
         except BaseException:
             IN_FLIGHT.pop(request, None)
             raise
+        self._answered(request, response, entry)
+        return response
+
+    async def _serve_async(self, request: HttpRequest) -> HttpResponse:
+        entry: InFlight = [perf_counter(), None]
+        IN_FLIGHT[request] = entry
+        try:
+            response: HttpResponse = await self.get_response(request)
+        except BaseException:
+            IN_FLIGHT.pop(request, None)
+            raise
+        self._answered(request, response, entry)
+        return response
+
+    def _answered(self, request: HttpRequest, response: HttpResponse, entry: InFlight) -> None:
         if not (response.streaming and keep_in_flight_until_sent(response, request, entry, _nothing)):
             IN_FLIGHT.pop(request, None)
         match = request.resolver_match
@@ -162,4 +186,3 @@ class InFlightMiddleware:
             )
             if request.method in KNOWN_METHODS:  # made-up methods are not kept: they could grow the set
                 self._served.add(served)
-        return response

@@ -232,9 +232,9 @@ class ServerHooks:
         worker.metrics_server = server.start()
 
     def count_in_flight_on_abort(self, worker: Worker) -> None:
-        """An ASGI worker handles SIGABRT (gunicorn's timeout) on its event loop, which a blocked loop
-        never reaches. A plain handler runs between any two bytecodes: it counts every request in
-        flight as a 5xx, as ``worker_abort`` does, and ends the worker."""
+        """uvicorn's worker resets gunicorn's SIGABRT handler (gunicorn's timeout), and a handler on the
+        event loop would never run while the loop is blocked. A plain handler runs between any two
+        bytecodes: it counts every request in flight as a 5xx, as ``worker_abort`` does, and ends the worker."""
 
         def abort(signum: int, frame: object) -> None:
             self.worker_abort(worker)

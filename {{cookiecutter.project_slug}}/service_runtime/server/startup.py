@@ -40,7 +40,7 @@ LOCAL_SETTINGS = ("config.settings.dev", "config.settings.test")
 # keeps the design's guarantees for it (docs: the README's "Serving: WSGI or ASGI").
 INTERFACE = "{{ cookiecutter.interface }}"
 APPLICATIONS = {"wsgi": "config.wsgi:application", "asgi": "config.asgi:application"}
-WORKER_CLASSES = {"wsgi": "sync", "asgi": "asgi"}
+WORKER_CLASSES = {"wsgi": "sync", "asgi": "service_runtime.server.asgi_worker.AsgiWorker"}
 # A Unix socket path holds at most 107 bytes; past that gunicorn would log a bare error.
 MAX_SOCKET_PATH = 107
 REFUSED = "gunicorn.conf.py refused to start: "

@@ -1,0 +1,71 @@
+"""The middlewares under Django's ASGI handler, as an ASGI worker runs them: no thread hop, the same counts.
+
+Run in either bake: Django builds an async stack for its ASGI handler whatever the interface baked.
+"""
+
+import pytest
+from asgiref.sync import async_to_sync, iscoroutinefunction
+from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler
+from django.test import AsyncClient, override_settings
+from prometheus_client import REGISTRY
+
+from service_runtime.health.middleware import HealthProbeMiddleware
+from service_runtime.request_metrics.inflight import InFlightMiddleware
+from service_runtime.request_metrics.lean import lean_metrics_middleware
+from service_runtime.serving.deadline import RequestDeadlineMiddleware
+from service_runtime.serving.static_files import StaticFilesMiddleware
+
+RESPONSES = "django_http_responses_total_by_status_view_method_total"
+
+
+def responses(**labels: str) -> float:
+    return REGISTRY.get_sample_value(RESPONSES, labels) or 0.0
+
+
+async def view(request: object) -> None:
+    return None
+
+
+@pytest.mark.parametrize(
+    "middleware",
+    [
+        HealthProbeMiddleware,
+        lean_metrics_middleware,
+        InFlightMiddleware,
+        StaticFilesMiddleware,
+        RequestDeadlineMiddleware,
+    ],
+)
+def test_the_runtimes_middlewares_are_async_under_an_async_stack(middleware):
+    if middleware is lean_metrics_middleware and settings.METRICS_PROFILE != "lean":
+        pytest.skip("the lean profile's own middleware: its metrics would clash with django-prometheus' here")
+    assert getattr(middleware, "async_capable", False) and getattr(middleware, "sync_capable", True)
+    assert iscoroutinefunction(middleware(view))
+
+
+def test_no_middleware_of_the_stack_needs_adapting_for_an_asgi_request(caplog):
+    """Django logs each sync-only middleware it adapts for an async stack, a thread hop around all of
+    the stack inside it; none may be (tracing off)."""
+    with caplog.at_level("DEBUG", logger="django.request"):
+        ASGIHandler()
+    adapted = [record.getMessage() for record in caplog.records if "adapted for" in record.getMessage()]
+    assert adapted == []
+
+
+@pytest.mark.skipif(settings.METRICS_PROFILE != "lean", reason="the lean profile's own middleware")
+def test_an_async_request_is_counted_with_its_view():
+    before = responses(status="200", view="index", method="GET")
+    response = async_to_sync(AsyncClient().get)("/")
+    assert response.status_code == 200
+    assert responses(status="200", view="index", method="GET") == before + 1
+
+
+@pytest.mark.skipif(settings.METRICS_PROFILE != "lean", reason="the lean profile's own middleware")
+def test_a_request_past_its_deadline_is_answered_504_and_counted_once(urls_with):
+    urls_with(FAULT_INJECTION_VIEWS=True)
+    before = responses(status="504", view="fault-await", method="GET")
+    with override_settings(REQUEST_DEADLINE_SECONDS=0.05):
+        response = async_to_sync(AsyncClient().get)("/__fault__/await/2000")
+    assert response.status_code == 504
+    assert responses(status="504", view="fault-await", method="GET") == before + 1
