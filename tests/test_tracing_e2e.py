@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.deployment import FAULTS_SETTINGS
+from tests.support.interfaces import INTERFACES
 from tests.support.load import burst, get_json
 from tests.support.metrics import sample_value, scrape
 from tests.support.otlp import OtlpReceiver, SilentCollector
@@ -76,7 +77,10 @@ def exemplars(prometheus, selector: str, since: float) -> list[dict]:
     return [{**series["seriesLabels"], **exemplar["labels"]} for series in data for exemplar in series["exemplars"]]
 
 
-def test_a_slow_requests_trace_is_an_exemplar_a_span_and_a_log_line_and_survives_recycles(deployed, receiver, report):
+@pytest.mark.parametrize("interface", INTERFACES)
+def test_a_slow_requests_trace_is_an_exemplar_a_span_and_a_log_line_and_survives_recycles(
+    deployed, receiver, report, interface
+):
     started = time.time()
     d = deployed(
         2,
@@ -121,7 +125,7 @@ def test_a_slow_requests_trace_is_an_exemplar_a_span_and_a_log_line_and_survives
     exported_by = {receiver.spans_of_trace(t)[0].resource["process.pid"] for t in after}
     assert exported_by <= set(new_workers) and exported_by
     report(
-        f"exemplar {bucket['trace_id']} on le={bucket['le']} of {bucket['endpoint']}; span from pid"
+        f"{interface}: exemplar {bucket['trace_id']} on le={bucket['le']} of {bucket['endpoint']}; span from pid"
         f" {span.resource['process.pid']} slot {span.resource['gunicorn.worker.slot']};"
         f" after recycling, {len(after)} traced requests exported by pids {sorted(exported_by)}"
     )

@@ -8,6 +8,7 @@ import signal
 import socket
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -356,3 +357,14 @@ def test_the_helm_test_pods_command_passes_against_real_workers_and_fails_withou
     service.stop()
     failed = subprocess.run(local, cwd=served_project, capture_output=True, text=True, timeout=60)
     assert failed.returncode == 1 and failed.stdout.count("FAIL") == 4
+
+
+@pytest.mark.parametrize("interface", INTERFACES)
+def test_a_graceful_stop_lets_the_requests_in_flight_finish(gunicorn, interface):
+    service = gunicorn(1, DJANGO_SETTINGS_MODULE=FAULTS_SETTINGS)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        in_flight = pool.submit(get, service.http_port, "/__fault__/sleep/1500")
+        wait_until(lambda: "Sleeping 1500 ms" in service.output(), timeout=10)  # in its view
+        os.kill(service.pid, signal.SIGTERM)
+        assert in_flight.result(timeout=30) == 200
+    assert service.popen.wait(timeout=30) == 0

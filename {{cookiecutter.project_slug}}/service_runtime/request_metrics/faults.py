@@ -24,6 +24,7 @@ def status(request: HttpRequest, code: int) -> HttpResponse:
 
 
 def sleep(request: HttpRequest, milliseconds: int) -> HttpResponse:
+    logger.info("Sleeping %s ms", milliseconds)  # the request is in its view: tests wait for this line
     time.sleep(min(milliseconds, MAX_SLEEP_MILLISECONDS) / 1000)
     logger.info("Injected a delay of %s ms", milliseconds)  # a log line inside a request, for the trace id tests
     return HttpResponse(f"slept {milliseconds} ms\n", content_type="text/plain")
