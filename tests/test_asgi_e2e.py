@@ -83,7 +83,7 @@ def test_a_blocked_loops_worker_is_replaced_and_every_request_it_held_counts_as_
     failed = {view: counted(ports, view=view, status="500") for view in ("fault-await", "fault-block")}
     report(f"asgi, a loop blocked past GUNICORN_TIMEOUT=2 with 4 requests in flight: clients got {outcomes}")
     assert failed == {"fault-await": 3, "fault-block": 1}
-    assert "Worker %d timed out: 4 request(s) in flight counted as 500" % worker in service.output()
+    assert f"Worker {worker} timed out: 4 request(s) in flight counted as 500" in service.output()
     assert get(service.http_port, "/") == 200
 
 

@@ -44,7 +44,8 @@ def test_every_worker_is_a_target_and_the_sum_is_exact(deployed, report, workers
     naive_reads = single_url_reads(d.service.http_port)
     naive_last = d.prometheus.scalar(d.counter(NAIVE_JOB))
     report(
-        f"{interface}: {workers} targets up; K={sent} requests; sum over targets={total:.0f} (reached {exact:.1f}s after load);"
+        f"{interface}: {workers} targets up; K={sent} requests; sum over targets={total:.0f}"
+        f" (reached {exact:.1f}s after load);"
         f" per target {per_target}; decreases across targets: {decreases:.0f};"
         f" naive single URL read at one moment: {sorted(naive_reads)}, Prometheus' last naive sample {naive_last:.0f}"
     )
@@ -112,7 +113,8 @@ def test_recycling_under_load_loses_nothing_and_resets_nothing(deployed, report,
     resets = d.prometheus.between_own_samples("resets", d.counter(), since)
     restarts = recycles(d.service.output())
     report(
-        f"{interface}: max_requests=75, 3 workers: {restarts} recycles, {sent} requests; increase per target {increases},"
+        f"{interface}: max_requests=75, 3 workers: {restarts} recycles, {sent} requests;"
+        f" increase per target {increases},"
         f" sum {sum(increases.values()):.6f}; resets per target {resets}"
     )
     assert restarts >= 3
@@ -147,7 +149,8 @@ def test_kill_9_then_reload_under_load_resets_nothing_and_counts_every_answer(de
     increases = d.prometheus.between_own_samples("increase", d.counter(), since)
     resets = d.prometheus.between_own_samples("resets", d.counter(), since)
     report(
-        f"{interface}: kill -9 of 1 of 3 workers (its slot served again after {port_back:.2f}s), then HUP: {answered} answered,"
+        f"{interface}: kill -9 of 1 of 3 workers (its slot served again after {port_back:.2f}s), then HUP:"
+        f" {answered} answered,"
         f" {cut_short} cut short by the kill; sum(increase) {sum(increases.values()):.6f}; resets {resets}"
     )
     assert set(resets.values()) == {0}, "a counter went back to zero"
@@ -214,7 +217,8 @@ def test_aggregated_mode_serves_one_exact_port_through_recycles_and_kill_9(deplo
     resets = d.prometheus.scalar(f"sum(resets({d.counter()}[2m]))")
     restarts = recycles(d.service.output())
     report(
-        f"{interface}: aggregated, 3 workers, max_requests=100: {restarts} recycles, a kill -9 and a HUP; {answered} answered,"
+        f"{interface}: aggregated, 3 workers, max_requests=100: {restarts} recycles, a kill -9 and a HUP;"
+        f" {answered} answered,"
         f" {cut_short} cut short; one target says {total:.0f}; resets {resets:.0f}"
     )
     assert restarts >= 2 and resets == 0

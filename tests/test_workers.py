@@ -14,11 +14,11 @@ import pytest
 
 from tests.support.deployment import FAULTS_SETTINGS
 from tests.support.environment import port_config, production_env
+from tests.support.interfaces import INTERFACES
 from tests.support.load import burst, get, get_json
 from tests.support.metrics import responses, sample_value, scrape
 from tests.support.ports import free_block, is_open
 from tests.support.processes import Gunicorn, Process
-from tests.support.interfaces import INTERFACES
 from tests.support.tmpfs import small_tmpfs
 from tests.support.waiting import wait_until
 
