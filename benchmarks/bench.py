@@ -53,7 +53,9 @@ HERE = Path(__file__).resolve().parent
 # What a query costs with each database metrics level (METRICS_DATABASE), on SQLite.
 QUERY_LEVELS = ("off", "lean", "full")
 INPROCESS = ("bare", "floor", "lean-memory", "lean", "lean-traced", "lean-unsampled", "full", "multiprocess")
+INPROCESS += ("asgi-bare", "asgi-lean", "asgi-full")
 SERVED = ("bare", "lean", "lean-aggregated", "lean-traced", "lean-unsampled", "full", "multiprocess")
+SERVED += ("asgi-bare", "asgi-lean", "asgi-full")
 RECYCLED = ("lean-aggregated", "multiprocess")
 TARGET_OVERHEAD_US = 5.0
 TARGET_THROUGHPUT_RATIO = 0.95
@@ -153,7 +155,7 @@ def measure_inprocess(venv: Path, variants: dict[str, Variant], workdir: Path, r
     return {
         name: {
             "cpu_us_per_request": round(least[name], 1),
-            "overhead_us": round(least[name] - least["bare"], 1),
+            "overhead_us": round(least[name] - least[variants[name].baseline], 1),
             "rounds": [round(value, 1) for value in samples[name]],
         }
         for name in INPROCESS
@@ -252,7 +254,7 @@ def measure_instructions(venv: Path, variants: dict[str, Variant], workdir: Path
     }
     results = {}
     for name in INPROCESS:
-        over = [per_request[name, layout] - per_request["bare", layout] for layout in LAYOUTS]
+        over = [per_request[name, layout] - per_request[variants[name].baseline, layout] for layout in LAYOUTS]
         results[name] = {
             "instructions_per_request": round(statistics.median(per_request[name, layout] for layout in LAYOUTS)),
             "overhead_instructions": round(statistics.median(over)),
@@ -310,7 +312,7 @@ def measure_served(venv: Path, variants: dict[str, Variant], workdir: Path, run:
     throughput = {
         name: {
             "requests_per_second": round(medians[name]),
-            "ratio_to_bare": round(medians[name] / medians["bare"], 3),
+            "ratio_to_bare": round(medians[name] / medians[variants[name].baseline], 3),
             "runs": [round(value) for value in samples[name]],
         }
         for name in SERVED

@@ -1,4 +1,5 @@
-"""CPU time per request through Django's WSGI handler, in this process: no server, no network.
+"""CPU time per request through Django's WSGI handler (or, with BENCH_INTERFACE=asgi, its ASGI
+handler on one event loop), in this process: no server, no network.
 
 Run inside a baked project's virtualenv with its directory as the working
 directory: python inprocess.py REQUESTS ROUNDS. Settings come from
@@ -17,6 +18,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -24,7 +26,9 @@ def hold_a_slot_like_a_worker(directory: Path) -> None:
     slots = importlib.import_module("service_runtime.worker_slots.slots")  # the baked project's, on sys.path by main()
     slot_values = importlib.import_module("service_runtime.worker_slots.values")
     directory.mkdir(parents=True, exist_ok=True)
-    slot_values.keep_values_in_slot(slots.claim_slot(directory, 1))
+    # An ASGI worker's values are locked: its event loop and Django's sync thread both write them.
+    threaded = os.environ.get("BENCH_INTERFACE") == "asgi"
+    slot_values.keep_values_in_slot(slots.claim_slot(directory, 1), threaded=threaded)
 
 
 def trace_like_a_worker() -> None:
@@ -63,6 +67,49 @@ def build_metrics_middleware_unused() -> None:
         import_string(path)(lambda request: None)
 
 
+def asgi_requests() -> Callable[[], None]:
+    """One GET / through Django's ASGI handler per call, on one event loop, as an ASGI worker serves it."""
+    import asyncio
+
+    from django.core.handlers.asgi import ASGIHandler
+
+    handler = ASGIHandler()
+    loop = asyncio.new_event_loop()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"localhost")],
+        "client": ("127.0.0.1", 40000),
+        "server": ("localhost", 80),
+    }
+
+    def one_request() -> None:
+        sent = False
+
+        async def receive() -> dict:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await asyncio.Event().wait()  # the client never disconnects
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                assert message["status"] == 200, message["status"]
+
+        loop.run_until_complete(handler(scope, receive, send))
+
+    return one_request
+
+
 def main(requests: int, rounds: int) -> None:
     shift_layout(int(os.environ.get("BENCH_LAYOUT", "0")))
     sys.path.insert(0, os.getcwd())
@@ -76,6 +123,7 @@ def main(requests: int, rounds: int) -> None:
 
     if os.environ.get("BENCH_BUILD_METRICS_MIDDLEWARE"):
         build_metrics_middleware_unused()
+    asgi_request = asgi_requests() if os.environ.get("BENCH_INTERFACE") == "asgi" else None
     handler = WSGIHandler()
     environ = {
         "REQUEST_METHOD": "GET",
@@ -108,7 +156,7 @@ def main(requests: int, rounds: int) -> None:
         cursor.execute("SELECT 1")
         cursor.fetchone()
 
-    one = one_query if cursor is not None else one_request
+    one = one_query if cursor is not None else asgi_request or one_request
 
     for _ in range(min(requests, 2000)):  # warm caches, URL resolver, label children
         one()

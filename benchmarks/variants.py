@@ -31,16 +31,29 @@ class Variant:
     def aggregated(self) -> bool:
         return self.env.get("METRICS_MODE") == "aggregated"
 
+    @property
+    def asgi(self) -> bool:
+        return self.env.get("BENCH_INTERFACE") == "asgi"
+
+    @property
+    def baseline(self) -> str:
+        """The variant its overhead is measured against: bare under the same interface."""
+        return "asgi-bare" if self.asgi else "bare"
+
 
 def bake_variants(workdir: Path, collector: str) -> dict[str, Variant]:
     """Every setup; ``collector`` is the OTLP/HTTP endpoint the traced ones export to."""
     projects = {}
-    for profile in ("lean", "full"):
-        output = workdir / profile
-        context = {"metrics_profile": profile, "metrics_mode": "per_worker"}
-        projects[profile] = Path(cookiecutter(str(REPO), no_input=True, output_dir=str(output), extra_context=context))
-    lean = projects["lean"]
-    shutil.copytree(OVERLAY, lean, dirs_exist_ok=True)
+    for interface in ("wsgi", "asgi"):
+        for profile in ("lean", "full"):
+            name = profile if interface == "wsgi" else f"{profile}-asgi"
+            context = {"metrics_profile": profile, "metrics_mode": "per_worker", "interface": interface}
+            output = str(workdir / name)
+            projects[name] = Path(cookiecutter(str(REPO), no_input=True, output_dir=output, extra_context=context))
+    lean, lean_asgi = projects["lean"], projects["lean-asgi"]
+    for project in (lean, lean_asgi):
+        shutil.copytree(OVERLAY, project, dirs_exist_ok=True)
+    asgi = {"BENCH_INTERFACE": "asgi"}
     production = "config.settings.production"
     peer_env = {"METRICS_URL_EXPORTER": "true"}
     traced = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector}
@@ -55,4 +68,10 @@ def bake_variants(workdir: Path, collector: str) -> dict[str, Variant]:
         "lean-unsampled": Variant("lean-unsampled", lean, production, traced | {"OTEL_TRACES_SAMPLER": "always_off"}),
         "full": Variant("full", projects["full"], production),
         "multiprocess": Variant("multiprocess", lean, production, peer_env, durable=False, peer=True),
+        # The asgi interface's, each against asgi-bare: under uvicorn's worker, through Django's ASGI handler.
+        "asgi-bare": Variant(
+            "asgi-bare", lean_asgi, "config.settings.bench_bare", asgi | {"BENCH_BUILD_METRICS_MIDDLEWARE": "1"}
+        ),
+        "asgi-lean": Variant("asgi-lean", lean_asgi, production, asgi),
+        "asgi-full": Variant("asgi-full", projects["full-asgi"], production, asgi),
     }

@@ -9,12 +9,14 @@ brings the change in without touching what the team wrote in its own files.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support.paths import REPO
 
@@ -30,6 +32,24 @@ GIT_IDENTITY = {
     "GIT_COMMITTER_EMAIL": "tests@example.com",
 }
 NEW_SETTING = "\n# Added by a later template commit.\nTEMPLATE_FOLLOW_UP = True\n"
+UPDATE_WORKFLOW = REPO / "{{cookiecutter.project_slug}}" / ".github" / "workflows" / "template-update.yml"
+
+
+def workflow_command(starts: str) -> list[str]:
+    """The command a step of the baked template-update workflow runs, as argv."""
+    steps = yaml.safe_load(UPDATE_WORKFLOW.read_text())["jobs"]["update"]["steps"]
+    [command] = [step["run"] for step in steps if step.get("run", "").startswith(starts)]
+    return shlex.split(command)
+
+
+# The command the baked workflow runs weekly: every update here runs exactly it.
+UPDATE = workflow_command("cruft update")
+
+
+def test_the_workflow_installs_the_cruft_these_tests_run():
+    requirements = (REPO / "requirements-test.txt").read_text().splitlines()
+    pinned = next(line for line in requirements if line.startswith("cruft=="))
+    assert workflow_command("python -m pip install cruft")[-1] == pinned.split()[0]
 
 
 def run(*argv, cwd: Path) -> subprocess.CompletedProcess:
@@ -82,7 +102,7 @@ def test_cruft_update_brings_template_changes_and_keeps_the_services_own(templat
     commit(template_repo, "template v2")
 
     assert subprocess.run([CRUFT, "check"], cwd=service, capture_output=True).returncode != 0, "behind the template"
-    run(CRUFT, "update", "--skip-apply-ask", "--allow-untracked-files", cwd=service)
+    run(CRUFT, *UPDATE[1:], cwd=service)
 
     assert (service / "config" / "settings" / "base.py").read_text().endswith(NEW_SETTING)
     updated_values = values.read_text()
@@ -149,7 +169,7 @@ def test_an_update_of_the_template_never_meets_the_teams_own_files(template_repo
     base.write_text(base.read_text().replace('TIME_ZONE = "UTC"', 'TIME_ZONE = "Etc/UTC"'))
     commit(template_repo, "template v2: a runtime module and a settings default")
 
-    run(CRUFT, "update", "--skip-apply-ask", "--allow-untracked-files", cwd=service)
+    run(CRUFT, *UPDATE[1:], cwd=service)
 
     changed = run("git", "status", "--porcelain", cwd=service).stdout.split("\n")
     assert sorted(line[3:] for line in changed if line) == [
@@ -229,7 +249,7 @@ def test_a_service_baked_before_the_move_updates_into_the_new_layout(pre_move_te
             shutil.copy(source, target)
     commit(pre_move_template, "template: the runtime under service_runtime/")
 
-    run(CRUFT, "update", "--skip-apply-ask", "--allow-untracked-files", cwd=service)
+    run(CRUFT, *UPDATE[1:], cwd=service)
 
     assert not list(service.rglob("*.rej")), "every hunk applied"
     assert {path.parent.name for path in service.glob("*/__init__.py")} == {

@@ -161,6 +161,12 @@ def test_metrics_profile_is_lean_or_full():
     assert rejection(metrics_profile="tiny") == "metrics_profile='tiny' is not allowed: use one of lean, full"
 
 
+def test_interface_is_wsgi_or_asgi():
+    for interface in ("wsgi", "asgi"):
+        hook.validate({**VALID, "interface": interface})
+    assert rejection(interface="rsgi") == "interface='rsgi' is not allowed: use one of wsgi, asgi"
+
+
 def test_metrics_mode_is_per_worker_or_aggregated():
     hook.validate({**VALID, "metrics_mode": "aggregated"})
     expected = "metrics_mode='per_pod' is not allowed: use one of per_worker, aggregated"

