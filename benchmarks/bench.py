@@ -35,7 +35,7 @@ import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -53,9 +53,10 @@ HERE = Path(__file__).resolve().parent
 # What a query costs with each database metrics level (METRICS_DATABASE), on SQLite.
 QUERY_LEVELS = ("off", "lean", "full")
 INPROCESS = ("bare", "floor", "lean-memory", "lean", "lean-traced", "lean-unsampled", "full", "multiprocess")
-INPROCESS += ("asgi-bare", "asgi-lean", "asgi-full")
-SERVED = ("bare", "lean", "lean-aggregated", "lean-traced", "lean-unsampled", "full", "multiprocess")
-SERVED += ("asgi-bare", "asgi-lean", "asgi-full")
+# The asgi interface's, each against asgi-bare. A request through Django's ASGI handler runs about
+# twenty times the instructions of a WSGI one, so their in-process counts are their own mode (--asgi).
+ASGI = ("asgi-bare", "asgi-lean", "asgi-full")
+SERVED = ("bare", "lean", "lean-aggregated", "lean-traced", "lean-unsampled", "full", "multiprocess", *ASGI)
 RECYCLED = ("lean-aggregated", "multiprocess")
 TARGET_OVERHEAD_US = 5.0
 TARGET_THROUGHPUT_RATIO = 0.95
@@ -223,7 +224,14 @@ def callgrind_instructions(venv: Path, variant: Variant, workdir: Path, requests
 LAYOUTS = range(4)
 
 
-def measure_instructions(venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings) -> dict | None:
+def measure_instructions(
+    venv: Path,
+    variants: dict[str, Variant],
+    workdir: Path,
+    run: Settings,
+    names: tuple[str, ...] = INPROCESS,
+    layouts: range = LAYOUTS,
+) -> dict | None:
     """Instructions per request, which other tenants of a shared machine cannot disturb: two
     runs under callgrind that differ only in how many requests they make, difference divided
     by the difference in requests (start-up cancels out); for each process layout, and the
@@ -233,7 +241,7 @@ def measure_instructions(venv: Path, variants: dict[str, Variant], workdir: Path
     few, many = run.instruction_requests
     # inprocess.py warms up with min(requests, 2000) requests, then times ``requests``.
     requests_made = {count: min(count, 2000) + count for count in (few, many)}
-    runs = [(name, layout, count) for name in INPROCESS for layout in LAYOUTS for count in (few, many)]
+    runs = [(name, layout, count) for name in names for layout in layouts for count in (few, many)]
     with ThreadPoolExecutor(max_workers=2) as pool:
         counted = dict(
             zip(
@@ -249,14 +257,14 @@ def measure_instructions(venv: Path, variants: dict[str, Variant], workdir: Path
     per_request = {
         (name, layout): (counted[name, layout, many] - counted[name, layout, few])
         / (requests_made[many] - requests_made[few])
-        for name in INPROCESS
-        for layout in LAYOUTS
+        for name in names
+        for layout in layouts
     }
     results = {}
-    for name in INPROCESS:
-        over = [per_request[name, layout] - per_request[variants[name].baseline, layout] for layout in LAYOUTS]
+    for name in names:
+        over = [per_request[name, layout] - per_request[variants[name].baseline, layout] for layout in layouts]
         results[name] = {
-            "instructions_per_request": round(statistics.median(per_request[name, layout] for layout in LAYOUTS)),
+            "instructions_per_request": round(statistics.median(per_request[name, layout] for layout in layouts)),
             "overhead_instructions": round(statistics.median(over)),
             "overhead_by_layout": [round(value) for value in over],
         }
@@ -291,13 +299,15 @@ def wrk(port: int, seconds: int, connections: int = 8) -> float:
     return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
 
 
-def measure_served(venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings) -> tuple[dict, dict]:
+def measure_served(
+    venv: Path, variants: dict[str, Variant], workdir: Path, run: Settings, names: tuple[str, ...] = SERVED
+) -> tuple[dict, dict]:
     """Throughput under wrk, interleaved rounds of a fresh service each; and, on each service of the
     last round once its wrk run is over, scrape latency idle and under load (no start of its own)."""
     workers = os.cpu_count() or 2
-    samples: dict[str, list[float]] = {name: [] for name in SERVED}
+    samples: dict[str, list[float]] = {name: [] for name in names}
     scrapes = {}
-    for round_number, order in enumerate(rotations(SERVED, run.rounds)):
+    for round_number, order in enumerate(rotations(names, run.rounds)):
         for name in order:
             service = start_gunicorn(venv, variants[name], workdir / f"wrk-{name}-{len(samples[name])}", workers)
             try:
@@ -315,9 +325,9 @@ def measure_served(venv: Path, variants: dict[str, Variant], workdir: Path, run:
             "ratio_to_bare": round(medians[name] / medians[variants[name].baseline], 3),
             "runs": [round(value) for value in samples[name]],
         }
-        for name in SERVED
+        for name in names
     } | {"workers": workers}
-    return throughput, {name: scrapes[name] for name in SERVED}
+    return throughput, {name: scrapes[name] for name in names}
 
 
 def scrape_milliseconds(url: str, count: int, pause: float = 0.0) -> list[float]:
@@ -419,8 +429,10 @@ def table(report: dict) -> str:
     ]
     for name in dict.fromkeys((*INPROCESS, *SERVED)):
         # lean-aggregated runs the very same code per request as lean; only its scrape path differs.
-        cost = inproc.get(name) or inproc["lean"]
-        row = f"{name:<16}{cost['cpu_us_per_request']:>11.1f}{cost['overhead_us']:>13.1f}"
+        # The asgi setups have no in-process figure here (./benchmarks/run --asgi counts their instructions).
+        cost = inproc.get(name) or (inproc["lean"] if name == "lean-aggregated" else None)
+        row = f"{name:<16}"
+        row += f"{cost['cpu_us_per_request']:>11.1f}{cost['overhead_us']:>13.1f}" if cost else f"{'-':>11}{'-':>13}"
         if name in SERVED:
             idle, busy = scrapes[name]["idle"], scrapes[name]["under_load"]
             row += (
@@ -524,6 +536,11 @@ def arguments() -> argparse.Namespace:
         help="only the instructions lean's bucket search takes per bucket, against a binary search (about 2 minutes)",
     )
     modes.add_argument(
+        "--asgi",
+        action="store_true",
+        help="only the asgi interface: instructions per request (one layout) and throughput (about 10 minutes)",
+    )
+    modes.add_argument(
         "--cells",
         action="store_true",
         help="only the instructions to read a hot key's cells, by the structure holding them (about a minute)",
@@ -561,6 +578,34 @@ def run_instructions(workdir: Path, stamp: str, output: Path) -> int:
     instructions = measure_instructions(venv, variants, workdir, FULL_RUN)
     queries = measure_queries(venv, variants, workdir, FULL_RUN) if instructions else None
     return report_instructions(instructions, queries, stamp, output)
+
+
+def run_asgi(workdir: Path, stamp: str, output: Path, quick: bool) -> int:
+    """The asgi interface's setups side by side: instructions per request over asgi-bare (one process
+    layout, few requests: each is some three million instructions) and throughput under wrk."""
+    run = QUICK_RUN if quick else replace(FULL_RUN, instruction_requests=(60, 180), rounds=3)
+    variants = bake_variants(workdir / "bakes", "")
+    venv = baked_virtualenv(variants["lean"].project)
+    prepare(venv, variants, workdir)
+    instructions = measure_instructions(venv, variants, workdir, run, names=ASGI, layouts=range(1))
+    throughput, _ = measure_served(venv, variants, workdir, run, names=ASGI)
+    report = {"when": stamp, "machine": machine(), "instructions": instructions, "throughput": throughput}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    lines = [
+        "| setup | instructions per request | over asgi-bare | req/s under wrk | vs asgi-bare |",
+        "|---|---|---|---|---|",
+    ]
+    for name in ASGI:
+        counted = (instructions or {}).get(name, {})
+        served = throughput[name]
+        lines.append(
+            f"| {name} | {counted.get('instructions_per_request', '-')} | {counted.get('overhead_instructions', '-')} |"
+            f" {served['requests_per_second']} | {served['ratio_to_bare']} |"
+        )
+    print("\n".join(lines))
+    print(f"\nJSON: {output}")
+    return 0
 
 
 def run_profiles(workdir: Path, stamp: str, output: Path, quick: bool) -> int:
@@ -628,6 +673,8 @@ def main() -> int:
             return run_connections(workdir, stamp, output, args.quick)
         if args.instructions_only:
             return run_instructions(workdir, stamp, output)
+        if args.asgi:
+            return run_asgi(workdir, stamp, output, args.quick)
         return run_profiles(workdir, stamp, output, args.quick)
 
 

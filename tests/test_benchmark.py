@@ -15,6 +15,12 @@ from tests.support.prometheus import PROMETHEUS
 pytestmark = pytest.mark.e2e
 
 
+# The setups the quick run must report: measured in process, and served under wrk.
+IN_PROCESS = ("bare", "floor", "lean-memory", "lean", "lean-traced", "lean-unsampled", "full", "multiprocess")
+SERVED = ("bare", "lean", "lean-aggregated", "lean-traced", "lean-unsampled", "full", "multiprocess")
+SERVED += ("asgi-bare", "asgi-lean", "asgi-full")
+
+
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk not installed (Debian package 'wrk'; .ci/run installs it)")
 @pytest.mark.background("benchmarks/run", "--quick", "--output")
 def test_quick_benchmark_prints_the_table_and_writes_every_figure(background, request, report):
@@ -22,18 +28,7 @@ def test_quick_benchmark_prints_the_table_and_writes_every_figure(background, re
     report(background.waited(request.node.name))
     assert result.returncode == 0, result.stderr[-3000:]
     table = result.stdout
-    rows = (
-        "bare",
-        "floor",
-        "lean-memory",
-        "lean",
-        "lean-aggregated",
-        "lean-traced",
-        "lean-unsampled",
-        "full",
-        "multiprocess",
-    )
-    for row in rows:
+    for row in dict.fromkeys((*IN_PROCESS, *SERVED)):
         assert any(line.split()[0] == row for line in table.splitlines() if line.strip()), table
     assert "Boot to all metrics ports" in table and "Targets:" in table
     assert "What the database metrics add to a query" in table
@@ -42,9 +37,9 @@ def test_quick_benchmark_prints_the_table_and_writes_every_figure(background, re
 
     report = json.loads(output.read_text())
     assert set(report) >= {"machine", "inprocess", "throughput", "scrapes", "recycled", "boot", "targets"}
-    for setup in ("bare", "floor", "lean-memory", "lean", "lean-traced", "lean-unsampled", "full", "multiprocess"):
+    for setup in IN_PROCESS:
         assert report["inprocess"][setup]["cpu_us_per_request"] > 0
-    for setup in ("bare", "lean", "lean-aggregated", "lean-traced", "lean-unsampled", "full", "multiprocess"):
+    for setup in SERVED:
         assert report["throughput"][setup]["requests_per_second"] > 0
         assert report["scrapes"][setup]["idle"]["p99_ms"] >= report["scrapes"][setup]["idle"]["p50_ms"] > 0
     assert report["inprocess"]["bare"]["overhead_us"] == 0

@@ -65,6 +65,9 @@ with override_settings(FAULT_INJECTION_VIEWS=True):
     assert client.post("/").status_code in (200, 405)
     assert client.get("/__fault__/status/503").status_code == 503
     assert client.get("/__fault__/raise").status_code == 500  # an exception out of the view
+    for _ in range(2):  # HEAD and OPTIONS keep their own method label, as in full
+        assert client.head("/").status_code == 200
+    assert client.options("/").status_code == 200
     for made_up in ("M123", "FOO", "M123"):  # any client can send any method
         client.generic(made_up, "/")
     assert client.get("/no-such-page/").status_code == 404
