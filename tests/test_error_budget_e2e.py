@@ -25,6 +25,7 @@ import yaml
 from tests.support import helm
 from tests.support.backfill import STEP, History, Pod, write_blocks
 from tests.support.deployment import FAULTS_SETTINGS
+from tests.support.interfaces import INTERFACES
 from tests.support.load import burst
 from tests.support.manifests import dashboard_configmap, one
 from tests.support.ports import free_block
@@ -349,7 +350,8 @@ def test_the_rules_attribute_the_spend_to_the_release_that_failed(deployed, repo
     }, "both releases are new within the annotation's window"
 
 
-def test_a_drill_spends_real_budget_and_one_past_its_end_spends_none(deployed, report):
+@pytest.mark.parametrize("interface", INTERFACES)
+def test_a_drill_spends_real_budget_and_one_past_its_end_spends_none(deployed, report, interface):
     until = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     drill = {"DOWNTIME_DRILL_RATIO": 0.05, "DOWNTIME_DRILL_UNTIL": until}
     # The second pod starts after its drill ended (the chart refuses a past end; a restart can still meet one).
@@ -362,6 +364,7 @@ def test_a_drill_spends_real_budget_and_one_past_its_end_spends_none(deployed, r
     counted = 'sum by (pod) (django_http_responses_total_by_status_view_method_total{status="503"})'
     d.prometheus.wait_for(f"sum({counted})", lambda v: v == drilled, timeout=30)
     by_pod = {r["metric"]["pod"]: float(r["value"][1]) for r in d.prometheus.query(counted)}
-    report(f"drill at 0.05: {drilled} of 2000 requests drilled ({drilled / 20:.1f} %), every one counted as a 503")
+    share = f"{drilled / 20:.1f} %"
+    report(f"{interface}: drill at 0.05: {drilled} of 2000 requests drilled ({share}), every one counted as a 503")
     assert by_pod.get("pod-1", 0) == 0 and by_pod["pod-0"] == drilled
     assert "has passed: no requests are drilled" in ended.output()

@@ -26,8 +26,10 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize("interface", INTERFACES)
-@pytest.mark.parametrize("workers", [3, 6])
+# Every worker count under WSGI; under ASGI the smaller one proves the same sum.
+@pytest.mark.parametrize(
+    ("workers", "interface"), [(3, "wsgi"), (6, "wsgi"), *((3, other) for other in INTERFACES if other != "wsgi")]
+)
 def test_every_worker_is_a_target_and_the_sum_is_exact(deployed, report, workers, interface):
     d = deployed(workers, naive=True, METRICS_URL_EXPORTER="true")
     assert d.targets_up() == workers

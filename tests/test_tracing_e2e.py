@@ -244,9 +244,10 @@ PROPAGATORS = {"default": None, "none": "none", "upper-none": "NONE", "tracecont
 
 
 @pytest.mark.parametrize("propagators", PROPAGATORS.values(), ids=PROPAGATORS.keys())
-def test_no_propagator_setting_fails_or_hides_a_request(gunicorn, receiver, propagators):
+def test_no_propagator_setting_fails_or_hides_a_request(receiver, gunicorn, propagators):
     """Every request answers 200 and is counted, with and without a caller's traceparent, whatever
-    OTEL_PROPAGATORS says (the SDK's own "none" made OpenTelemetry's middleware fail every request)."""
+    OTEL_PROPAGATORS says (the SDK's own "none" made OpenTelemetry's middleware fail every request).
+    The receiver is set up first, so it outlives the service: the workers' exit flushes at once."""
     settings = {"OTEL_PROPAGATORS": propagators} if propagators else {}
     service = gunicorn(1, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_TRACES_SAMPLER="always_on", **settings)
     statuses = burst(service.http_port, 50) + [traced_get(service.http_port, "/")[2] for _ in range(50)]

@@ -3,13 +3,16 @@
 Run in either bake: Django builds an async stack for its ASGI handler whatever the interface baked.
 """
 
+import time
+
 import pytest
 from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
-from django.test import AsyncClient, override_settings
+from django.test import AsyncClient, RequestFactory, override_settings
 from prometheus_client import REGISTRY
 
+from service_runtime.error_budget.drill import DowntimeDrillMiddleware, Drill
 from service_runtime.health.middleware import HealthProbeMiddleware
 from service_runtime.request_metrics.inflight import InFlightMiddleware
 from service_runtime.request_metrics.lean import lean_metrics_middleware
@@ -42,6 +45,15 @@ def test_the_runtimes_middlewares_are_async_under_an_async_stack(middleware):
         pytest.skip("the lean profile's own middleware: its metrics would clash with django-prometheus' here")
     assert getattr(middleware, "async_capable", False) and getattr(middleware, "sync_capable", True)
     assert iscoroutinefunction(middleware(view))
+
+
+def test_a_drill_under_an_async_stack_answers_without_a_thread():
+    """The drill's middleware, when a drill runs, is async too: its process_view a coroutine."""
+    with override_settings(DOWNTIME_DRILL=Drill(1.0, time.time() + 3600)):
+        middleware = DowntimeDrillMiddleware(view)
+    assert iscoroutinefunction(middleware) and iscoroutinefunction(middleware.process_view)
+    request = RequestFactory().get("/")
+    assert async_to_sync(middleware.process_view)(request, view, (), {}).status_code == 503
 
 
 def test_no_middleware_of_the_stack_needs_adapting_for_an_asgi_request(caplog):

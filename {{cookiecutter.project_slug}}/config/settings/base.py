@@ -12,7 +12,7 @@ from service_runtime.request_metrics.profiles import (
     instrumented_database_engine,
     metrics_middleware,
 )
-from service_runtime.server.startup import MAX_TIMEOUT_SECONDS
+from service_runtime.server.startup import INTERFACE, MAX_TIMEOUT_SECONDS
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -76,6 +76,10 @@ TEMPLATES = [
 
 # SQLite by default so the service runs with no server; DATABASE_URL switches to PostgreSQL.
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Under ASGI, Django runs each request's sync code in a thread of its own: a persistent connection
+# would stay open in a thread that is gone, so each request opens and closes its own.
+if INTERFACE == "asgi":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Queries, errors and new connections counted (lean, the default), plus per-query timing (full), or off.
 DATABASE_METRICS = env_choice("METRICS_DATABASE", "lean", choices=DATABASE_METRICS_LEVELS)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse
@@ -84,9 +85,13 @@ def drill_from_environment(environ: Mapping[str, str] = os.environ) -> Drill | N
 
 
 class DowntimeDrillMiddleware:
-    """Last in MIDDLEWARE, so the metrics middlewares around it count the drilled 503 with its view."""
+    """Last in MIDDLEWARE, so the metrics middlewares around it count the drilled 503 with its view.
+    Sync or async as the stack is: an ASGI request never hops threads for the drill."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         drill: Drill | None = getattr(settings, "DOWNTIME_DRILL", None)
         if drill is None:
             raise MiddlewareNotUsed
@@ -102,9 +107,16 @@ class DowntimeDrillMiddleware:
             raise MiddlewareNotUsed
         logger.warning("Downtime drill: %.1f%% of requests answer 503 until %s", drill.ratio * 100, drill.until_text)
         self.get_response, self.drill = get_response, drill
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+            # Django runs an async stack's process_view as it finds it: a coroutine, no thread.
+            self.process_view = self._process_view_async  # type: ignore[method-assign,assignment]
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+    def __call__(self, request: HttpRequest) -> Any:
+        return self.get_response(request)  # under ASGI, the coroutine Django awaits
+
+    async def _process_view_async(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> HttpResponse | None:
+        return DowntimeDrillMiddleware.process_view(self, request, view, args, kwargs)
 
     def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> HttpResponse | None:
         match = request.resolver_match
