@@ -327,7 +327,9 @@ def test_the_rules_attribute_the_spend_to_the_release_that_failed(deployed, repo
     # Attribution is complete: at one evaluation the releases' spends add up to what the service spent.
     # (Their size against raw increase() is proven exact on histories, tests/test_slo_exactness.py
     # and the report above: a 5-minute rate counts a request fully only 5 minutes after it.)
-    at = str(time.time() - 1)  # both answers from the same evaluation
+    # Every answer at the time of one evaluation of the budget group, the one that showed the spend
+    # (a moment picked by the clock could fall before it, when nothing was spent yet).
+    at = repr(d.prometheus.scalar(f"timestamp({spent % '1.1.0'})"))
 
     def value(expr: str) -> float:
         return float(d.prometheus.api("query", query=expr, time=at)["result"][0]["value"][1])
