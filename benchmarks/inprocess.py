@@ -7,6 +7,8 @@ DJANGO_SETTINGS_MODULE and the environment. With BENCH_SLOT_DIRECTORY set,
 the process first claims a durable metrics slot there, exactly as gunicorn's
 post_fork hook does for a worker, so metric values live in the slot's files; and
 where the OTEL_* environment asks for tracing, it starts tracing as that hook does.
+With BENCH_ASYNC_STACK set (and BENCH_INTERFACE=asgi), only the middlewares and the view
+that run on the event loop (keep_only_the_async_stack).
 Prints one JSON line: the CPU microseconds per request of each round. With BENCH_QUERIES
 set, each "request" is one `SELECT 1` through Django's default database connection instead:
 what the database engine (METRICS_DATABASE) adds to a query.
@@ -67,6 +69,22 @@ def build_metrics_middleware_unused() -> None:
         import_string(path)(lambda request: None)
 
 
+def keep_only_the_async_stack() -> None:
+    """Leave an ASGI request nothing that hops threads: only the template's own middlewares and the
+    metrics profile's (async-capable, the baked tests/test_asgi.py checks), and an async view.
+
+    Django runs a sync view and every hook of its own middlewares through a thread under
+    ASGI; under callgrind the threads' scheduling moves a request's count by more than a
+    middleware's whole cost. Without them what a request runs is the same from one run
+    to the next, so the difference between two setups is the measured middleware's own.
+    """
+    from django.conf import settings
+
+    own = [path for path in settings.MIDDLEWARE if path.startswith("service_runtime.")]
+    settings.MIDDLEWARE = [path for path in settings.MIDDLEWARE if path in own or path in settings.METRICS_MIDDLEWARE]
+    settings.ROOT_URLCONF = "bench_async_urls"
+
+
 def asgi_requests() -> Callable[[], None]:
     """One GET / through Django's ASGI handler per call, on one event loop, as an ASGI worker serves it."""
     import asyncio
@@ -123,6 +141,8 @@ def main(requests: int, rounds: int) -> None:
 
     if os.environ.get("BENCH_BUILD_METRICS_MIDDLEWARE"):
         build_metrics_middleware_unused()
+    if os.environ.get("BENCH_ASYNC_STACK"):
+        keep_only_the_async_stack()
     asgi_request = asgi_requests() if os.environ.get("BENCH_INTERFACE") == "asgi" else None
     handler = WSGIHandler()
     environ = {

@@ -10,9 +10,9 @@ from cookiecutter.main import cookiecutter
 
 from tests.support.paths import REPO
 
-# Files the benchmark adds to the lean bake (real modules, under the repository's lint):
-# settings without the metrics middlewares or with an empty one in their place, and the
-# peer's gunicorn configuration.
+# Files the benchmark adds to every bake (real modules, under the repository's lint):
+# settings without the metrics middlewares or with an empty one in their place, the
+# peer's gunicorn configuration, and an async home page for the ASGI instruction counts.
 OVERLAY = Path(__file__).resolve().parent / "overlay"
 
 
@@ -51,7 +51,7 @@ def bake_variants(workdir: Path, collector: str) -> dict[str, Variant]:
             output = str(workdir / name)
             projects[name] = Path(cookiecutter(str(REPO), no_input=True, output_dir=output, extra_context=context))
     lean, lean_asgi = projects["lean"], projects["lean-asgi"]
-    for project in (lean, lean_asgi):
+    for project in projects.values():
         shutil.copytree(OVERLAY, project, dirs_exist_ok=True)
     asgi = {"BENCH_INTERFACE": "asgi"}
     production = "config.settings.production"

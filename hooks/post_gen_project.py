@@ -31,12 +31,13 @@ def namespace_helpers(templates: Path, chart_name: str) -> list[Path]:
 
 
 def run_it_commands(readme: str) -> list[str]:
-    """The shell commands of the README's "Run it" section, in order.
+    """The shell commands of the README's "Run it" section, in order, one per line of its blocks.
 
     The last heading of that name: the description, above it, is the user's text.
     """
     section = readme.rsplit("\n## Run it\n", 1)[1].split("\n## ", 1)[0]
-    return [block.strip() for block in re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)]
+    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
 
 
 def next_steps(project: Path) -> str:

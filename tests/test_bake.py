@@ -153,10 +153,11 @@ def test_supported_combination_bakes_clean(bake, context):
 
 
 def test_the_bake_holds_the_teams_package_config_and_the_runtime(bake):
-    """Everything the template owns in Python lives under one root beside the team's package."""
+    """Everything the template owns in Python lives under one root beside the team's package (and the
+    repository's commands, which the service never imports: the import contracts keep it so)."""
     project = bake()
     packages = {path.parent.name for path in project.glob("*/__init__.py")}
-    assert packages == {project.name, "config", "service_runtime", "tests"}
+    assert packages == {project.name, "config", "service_runtime", "tests", "scripts"}
     modules = {path.name for path in project.glob("*.py")}
     assert modules == {"manage.py", "gunicorn.conf.py"}
 

@@ -183,8 +183,12 @@ def test_config_checksum_rolls_pods_when_the_environment_changes(rendered):
             "checksum/config"
         ]
 
-    assert checksum({}) != checksum({"env": {"config": {"DJANGO_LOG_LEVEL": "DEBUG"}}})
-    assert checksum({}) == checksum({})
+    default = checksum({})
+    assert re.fullmatch(r"[0-9a-f]{64}", default), default  # a sha256 of the rendered ConfigMap
+    assert checksum({"env": {"config": {"DJANGO_LOG_LEVEL": "DEBUG"}}}) != default
+    assert checksum({"env": {"config": {"WEB_CONCURRENCY": 5}}}) != default
+    # A value outside the pod's environment renders another Deployment but the same ConfigMap: no roll.
+    assert checksum({"replicaCount": 3}) == default
 
 
 def test_existing_secret_replaces_the_generated_one(rendered):

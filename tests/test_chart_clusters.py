@@ -13,7 +13,12 @@ import pytest
 from cloudcoil.models.prometheus_operator.v1 import PodMonitor, PrometheusRule, ServiceMonitor
 
 from tests.support import helm
-from tests.support.chart_values import AGGREGATED_WITH_ANNOTATIONS, EVERY_OPTIONAL_OBJECT, KUBERNETES_VERSION
+from tests.support.chart_values import (
+    AGGREGATED_WITH_ANNOTATIONS,
+    EVERY_OPTIONAL_OBJECT,
+    KUBERNETES_VERSION,
+    effective_config,
+)
 from tests.support.helm import OPERATOR_APIS
 from tests.support.manifests import app_container, env_configmap, one
 
@@ -181,7 +186,16 @@ def test_network_policy_admits_exactly_the_metrics_ports_from_prometheus(chart, 
     http_rule, metrics_rule = one(docs, "NetworkPolicy")["spec"]["ingress"]
     assert [port["port"] for port in http_rule["ports"]] == ["http"]
     assert {"podSelector": {}} in http_rule["from"], "pods of the release's namespace reach HTTP"
-    assert [port["port"] for port in metrics_rule["ports"]] == metrics_port_names(docs)
+    # Expected from the two values alone, not from the chart's own port list.
+    config = effective_config(chart.parent, values)
+    start, workers = int(config["METRICS_START_PORT"]), int(config["WEB_CONCURRENCY"])
+    if config["METRICS_MODE"] == "aggregated":
+        expected = {"metrics": start}
+    else:
+        expected = {f"metrics-{worker}": start + worker - 1 for worker in range(1, workers + 1)}
+    assert [port["port"] for port in metrics_rule["ports"]] == list(expected)
+    container_ports = {port["name"]: port["containerPort"] for port in app_container(docs)["ports"]}
+    assert {name: container_ports.get(name) for name in expected} == expected
     prometheus = metrics_rule["from"][0]
     assert prometheus["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
     assert prometheus["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}

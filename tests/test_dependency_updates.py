@@ -45,7 +45,7 @@ def test_the_pins_that_move_together_are_grouped(bake):
     groups = {rule.get("groupName"): rule for rule in rules if rule.get("groupName")}
     pins = [
         line.split("==")[0].split("[")[0].strip().lower()
-        for name in ("requirements.txt", "requirements-dev.txt")
+        for name in ("requirements.txt", "requirements-chart.txt", "requirements-dev.txt")
         for line in (project / name).read_text().splitlines()
         if "==" in line and not line.startswith(("#", "-"))
     ]

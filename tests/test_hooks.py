@@ -225,9 +225,10 @@ def test_project_name_is_bounded():
 def test_next_steps_are_the_baked_readmes_run_it_commands(bake):
     project = bake()
     commands = post_gen.run_it_commands((project / "README.md").read_text())
-    assert len(commands) == 3
-    assert commands[0].startswith("python3 -m venv .venv")
-    assert "gunicorn" in commands[1] and commands[2] == ".venv/bin/pytest"
+    assert len(commands) == 5
+    assert commands[0].startswith("cp .env.example .env") and commands[1].startswith("docker compose up --build")
+    assert commands[2].startswith("python3 -m venv .venv")
+    assert "gunicorn" in commands[3] and commands[4] == ".venv/bin/pytest"
     steps = post_gen.next_steps(project).splitlines()
     assert steps[1:] == [f"  cd {project.name}", *(f"  {command}" for command in commands)]
 
@@ -236,7 +237,7 @@ def test_baking_prints_the_next_steps(cookies, capfd):
     result = cookies.bake(extra_context={"project_name": "Next Steps"})
     assert result.exit_code == 0
     printed = capfd.readouterr().out
-    assert "Baked next_steps. Next steps (README.md, 'Run it'):\n  cd next_steps\n  python3 -m venv .venv" in printed
+    assert "Baked next_steps. Next steps (README.md, 'Run it'):\n  cd next_steps\n  cp .env.example .env" in printed
 
 
 def test_next_steps_come_from_the_readmes_own_section_not_the_description():

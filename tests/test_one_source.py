@@ -116,6 +116,7 @@ def test_the_error_budget_policy_agrees_in_the_gate_the_alerts_the_values_and_th
     when = " ".join(row[0] for row in rows)
     assert f"at least {policy['PAGE_BURN_RATE_1H']:g} over 1 h, or {policy['PAGE_BURN_RATE_6H']:g} over 6 h" in when
     assert f"below {policy['CAREFUL_BELOW'] * 100:g} %" in when
+    assert f"budget left {policy['FROZEN_AT_OR_BELOW'] * 100:g} % or less" in when
     assert f"more than {policy['UNDERSPENT_ABOVE'] * 100:g} % left" in when
     decisions = {row[1]: row[2] for row in rows}
     for text, exit_code in (

@@ -36,6 +36,9 @@ def checkov_report(bake, tmp_path_factory) -> dict:
     scanned = tmp_path_factory.mktemp("checkov")
     project = bake()
     (scanned / "Dockerfile").write_text((project / "Dockerfile").read_text())
+    (scanned / "monitoring-config.Dockerfile").write_text(
+        (project / "compose" / "monitoring-config.Dockerfile").read_text()
+    )
     for name, values in CHART_VALUE_SETS.items():
         docs = helm.render(project / "chart", values)
         (scanned / f"chart-{name}.yaml").write_text(yaml.safe_dump_all(docs))

@@ -114,6 +114,10 @@ ENVIRONMENT_REFUSALS = {
         {"DJANGO_SETTINGS_MODULE": "config.settings.dev"},
         "DJANGO_SETTINGS_MODULE='config.settings.dev' is for manage.py on a developer's machine",
     ),
+    "test-settings": (
+        {"DJANGO_SETTINGS_MODULE": "config.settings.test"},
+        "DJANGO_SETTINGS_MODULE='config.settings.test' is for manage.py on a developer's machine",
+    ),
 }
 
 
@@ -136,10 +140,11 @@ def test_ipv6_bind_addresses_in_either_spelling(gunicorn):
     assert "Traceback" not in service.output()
 
 
-def test_worker_count_signals_are_reverted(gunicorn):
+@pytest.mark.parametrize(("signum", "asked"), [(signal.SIGTTIN, 3), (signal.SIGTTOU, 1)], ids=["TTIN", "TTOU"])
+def test_worker_count_signals_are_reverted(gunicorn, signum, asked):
     service = gunicorn(2)
-    service.popen.send_signal(signal.SIGTTIN)
-    wait_until(lambda: "Refusing to run 3 workers" in service.output(), timeout=10)
+    service.popen.send_signal(signum)
+    wait_until(lambda: f"Refusing to run {asked} workers" in service.output(), timeout=10)
     time.sleep(1)  # let the master settle on its worker count
     assert len(service.children()) == 2
     assert service.open_metrics_ports() == list(service.metrics_ports)

@@ -193,8 +193,8 @@ def build_pip_config(path: Path) -> Path:
     return path
 
 
-def build(context: Path, base: str, tag: str, scratch: Path) -> float:
-    """Build ``context``'s Dockerfile on ``base``; returns seconds taken. Layers are reused across runs."""
+def build(context: Path, base: str, tag: str, scratch: Path, dockerfile: str = "Dockerfile") -> float:
+    """Build ``context``'s ``dockerfile`` on ``base``; returns seconds taken. Layers are reused across runs."""
     pip_config = build_pip_config(scratch / "pip.conf")
     started = time.monotonic()
     run(
@@ -210,6 +210,8 @@ def build(context: Path, base: str, tag: str, scratch: Path) -> float:
         f"{host_ca_bundle()}:{BUILD_CA_BUNDLE}:ro",
         "--volume",
         f"{pip_config}:{BUILD_PIP_CONFIG}:ro",
+        "--file",
+        str(context / dockerfile),
         "--tag",
         tag,
         str(context),

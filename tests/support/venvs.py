@@ -35,6 +35,6 @@ def cached_virtualenv(prefix: str, install: Path, pinned_by: list[Path] | None =
 
 
 def baked_virtualenv(project: Path) -> Path:
-    """A virtualenv with the baked requirements-dev.txt (which includes requirements.txt)."""
-    pins = [project / "requirements.txt", project / "requirements-dev.txt"]
+    """A virtualenv with the baked requirements-dev.txt (which includes requirements.txt and requirements-chart.txt)."""
+    pins = [project / "requirements.txt", project / "requirements-chart.txt", project / "requirements-dev.txt"]
     return cached_virtualenv("baked-venv", project / "requirements-dev.txt", pinned_by=pins)

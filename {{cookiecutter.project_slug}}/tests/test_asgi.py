@@ -44,7 +44,11 @@ def test_the_runtimes_middlewares_are_async_under_an_async_stack(middleware):
     if middleware is lean_metrics_middleware and settings.METRICS_PROFILE != "lean":
         pytest.skip("the lean profile's own middleware: its metrics would clash with django-prometheus' here")
     assert getattr(middleware, "async_capable", False) and getattr(middleware, "sync_capable", True)
-    assert iscoroutinefunction(middleware(view))
+    built = middleware(view)
+    assert iscoroutinefunction(built)
+    # Django's async handler runs a sync process_view through a thread: one hop per request.
+    hook = getattr(built, "process_view", None)
+    assert hook is None or iscoroutinefunction(hook)
 
 
 def test_a_drill_under_an_async_stack_answers_without_a_thread():
@@ -71,6 +75,24 @@ def test_an_async_request_is_counted_with_its_view():
     response = async_to_sync(AsyncClient().get)("/")
     assert response.status_code == 200
     assert responses(status="200", view="index", method="GET") == before + 1
+
+
+@pytest.mark.skipif(settings.METRICS_PROFILE != "lean", reason="the lean profile's own middleware")
+def test_an_async_request_counts_its_transport_only_when_it_reached_a_view():
+    """As django-prometheus counts it: a request by view and transport once its view resolved."""
+    name = "django_http_requests_total_by_view_transport_method_total"
+
+    def counted(view: str, transport: str) -> float:
+        return REGISTRY.get_sample_value(name, {"view": view, "transport": transport, "method": "GET"}) or 0.0
+
+    before = counted("index", "http"), counted("index", "https"), counted("<unnamed view>", "http")
+    with override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")):
+        client = AsyncClient()  # its handler loads the middlewares, and they the header, at its first request
+        assert async_to_sync(client.get)("/").status_code == 200
+        assert async_to_sync(client.get)("/", headers={"x-forwarded-proto": "https"}).status_code == 200
+        assert async_to_sync(client.get)("/no-such-page/").status_code == 404
+    after = counted("index", "http"), counted("index", "https"), counted("<unnamed view>", "http")
+    assert after == (before[0] + 1, before[1] + 1, before[2])
 
 
 @pytest.mark.skipif(settings.METRICS_PROFILE != "lean", reason="the lean profile's own middleware")

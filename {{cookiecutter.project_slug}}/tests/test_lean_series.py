@@ -3,11 +3,11 @@
 import pytest
 from prometheus_client import Counter, Histogram, values
 
-from service_runtime.request_metrics.lean_series import FoldedSeries, Series
+from service_runtime.request_metrics.lean_series import FoldedSeries, GuardedFoldedSeries, Series
 from service_runtime.worker_slots.collectors import slot_registry
 from service_runtime.worker_slots.rollup import LATENCY_BY_VIEW, REQUESTS, REQUESTS_BY_VIEW, RESPONSES_BY_STATUS
 from service_runtime.worker_slots.slots import Slot
-from service_runtime.worker_slots.values import slot_value_class, writes_in_place
+from service_runtime.worker_slots.values import slot_value_class, write_lock, writes_in_place
 
 LATENCIES = (0.05, 0.1, 0.2, 0.3, 0.31, 5.0)  # on, between and beyond the bucket bounds
 BUCKETS = (0.1, 0.3, 1.0)
@@ -44,12 +44,13 @@ class Families:
         return by_view
 
 
-def test_a_folded_series_serves_what_the_three_families_record(tmp_path, monkeypatch):
-    families = Families(Slot(1, tmp_path, lock_fd=-1), threaded=False, monkeypatch=monkeypatch)
-    assert writes_in_place()
+@pytest.mark.parametrize("threaded", [False, True], ids=["sync worker", "asgi worker"])
+def test_a_folded_series_serves_what_the_three_families_record(tmp_path, monkeypatch, threaded):
+    families = Families(Slot(1, tmp_path, lock_fd=-1), threaded=threaded, monkeypatch=monkeypatch)
+    assert writes_in_place() is not threaded and (write_lock() is not None) is threaded
     for elapsed in LATENCIES:
         for status, transport in (("200", "https"), ("200", "http"), ("503", "https"), ("404", None)):
-            series = FoldedSeries.of(families.folded.labels("folded", "GET", status, transport or ""))
+            series = FoldedSeries.of(families.folded.labels("folded", "GET", status, transport or ""), write_lock())
             assert series is not None
             series.record(elapsed)
             families.record_through_the_api("api", status, transport, elapsed)
@@ -77,11 +78,43 @@ def test_folded_counts_add_to_what_the_api_wrote_to_the_same_series(tmp_path, mo
     assert served[(LATENCY_BY_VIEW.name + "_bucket", (("le", "0.3"), ("method", "GET")))] == 1
 
 
-def test_a_threaded_worker_writes_no_folded_series_in_place(tmp_path, monkeypatch):
-    """Its values' writes take a lock: it records the three families through them (``Series``)."""
+def test_a_threaded_worker_writes_a_folded_series_only_holding_the_write_lock(tmp_path, monkeypatch):
+    """Its values are locked: their cells are handed out only to a writer that holds the same lock."""
     families = Families(Slot(1, tmp_path, lock_fd=-1), threaded=True, monkeypatch=monkeypatch)
-    assert not writes_in_place()
-    assert FoldedSeries.of(families.folded.labels("index", "GET", "200", "http")) is None
+    child = families.folded.labels("index", "GET", "200", "http")
+    assert not writes_in_place() and FoldedSeries.of(child) is None
+    series = FoldedSeries.of(child, write_lock())
+    assert isinstance(series, GuardedFoldedSeries) and series.lock is write_lock()
+
+
+def test_folded_writes_on_one_thread_lose_nothing_while_other_threads_grow_the_file(tmp_path, monkeypatch):
+    """An ASGI worker: the event loop writes the folded series while Django's sync threads create
+    series (a database metric's), growing the slot file and mapping it anew under the loop's writes."""
+    import threading
+
+    families = Families(Slot(1, tmp_path, lock_fd=-1), threaded=True, monkeypatch=monkeypatch)
+    series = FoldedSeries.of(families.folded.labels("index", "GET", "200", "http"), write_lock())
+    assert series is not None
+    growing = Histogram("queries_seconds", "Queries.", ["alias"], registry=None, buckets=BUCKETS)
+
+    def create_series(thread: int) -> None:
+        for number in range(1000):
+            growing.labels(f"database-{thread}-{number}").observe(0.01)
+
+    threads = [threading.Thread(target=create_series, args=(thread,)) for thread in range(4)]
+    for thread in threads:
+        thread.start()
+    writes = 0
+    while any(thread.is_alive() for thread in threads) or writes < 20000:
+        series.record(0.05)
+        writes += 1
+    for thread in threads:
+        thread.join()
+
+    served = families.served()["index"]
+    assert (tmp_path / "histogram_1.db").stat().st_size > 1 << 20, "the file grew while the loop wrote"
+    assert served[(RESPONSES_BY_STATUS.name + "_total", (("method", "GET"), ("status", "200")))] == writes
+    assert served[(LATENCY_BY_VIEW.name + "_bucket", (("le", "0.1"), ("method", "GET")))] == writes
 
 
 @pytest.mark.parametrize("threaded", [False, True], ids=["sync worker", "threaded worker"])

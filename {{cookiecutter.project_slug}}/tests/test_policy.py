@@ -9,6 +9,7 @@ CASES = {
     "10-percent-left": (0.1, 0.9, 0.9, CAREFUL, False),
     "overspent": (-0.2, 1.2, 1.2, FIXES_ONLY, True),
     "exactly-spent": (0.0, 1.0, 1.0, FIXES_ONLY, True),
+    "a-sliver-left": (0.001, 0.99, 0.99, CAREFUL, False),
     "burning-fast-with-budget-left": (0.9, 15.0, 2.0, INCIDENT, True),
     "burning-over-six-hours": (0.9, 3.0, 6.0, INCIDENT, True),
 }

@@ -6,31 +6,24 @@ objectives; they read the rules from a `rules.yaml` written next to them here.
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
-import helm_python
 import pytest
 import yaml
 
-CHART = Path(__file__).resolve().parent.parent / "chart"
+from scripts import prometheus_rules
+
+CHART = prometheus_rules.CHART
+ROOT = CHART.parent
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package 'prometheus')")
 
 
-def render(values: dict | None = None) -> list[dict]:
-    chart = helm_python.Chart.load(CHART)
-    name = chart.name
-    # Release named like the chart, so the rules select job="<chart name>", as the unit tests expect.
-    # The SDK cannot say which APIs a cluster serves: take prometheus-operator's as served.
-    values = {"assumeOperatorApi": True, **(values or {})}
-    manifests = chart.render(values=values, name=name, namespace="slo")
-    texts = [text for path, text in manifests.items() if path.endswith(".yaml")]  # not NOTES.txt
-    return [doc for text in texts for doc in yaml.safe_load_all(text) if doc]
-
-
 def rule_groups(values: dict | None = None) -> dict:
-    (rule,) = [doc for doc in render(values) if doc["kind"] == "PrometheusRule"]
-    spec = rule["spec"]
+    """The chart's rules (scripts/prometheus_rules.py renders them, as for a plain rules file),
+    released like the chart, so that they select job="<chart name>" as the unit tests expect."""
+    spec = prometheus_rules.rule_groups(values, namespace="slo")
     # Evaluation cadence is a deployment choice; each unit test sets its own.
     for group in spec["groups"]:
         group.pop("interval", None)
@@ -83,3 +76,43 @@ def test_rules_count_the_bucket_the_python_client_exports(threshold, label):
     from prometheus_client.utils import floatToGoString
 
     assert floatToGoString(threshold) == label
+
+
+def test_the_plain_rules_file_holds_the_prometheusrules_groups(tmp_path):
+    """scripts/prometheus_rules.py, for a Prometheus without the operator: the PrometheusRule's
+    groups as the chart renders them (helm's own manifest, read apart), and a file promtool accepts."""
+    import helm_python
+
+    chart = helm_python.Chart.load(CHART)
+    manifests = chart.render(values={"assumeOperatorApi": True}, name=chart.name, namespace="team")
+    texts = [text for path, text in manifests.items() if path.endswith(".yaml")]  # not NOTES.txt
+    documents = [doc for text in texts for doc in yaml.safe_load_all(text) if doc]
+    (rule,) = [doc for doc in documents if doc["kind"] == "PrometheusRule"]
+    command = [sys.executable, "scripts/prometheus_rules.py", "--namespace", "team"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert yaml.safe_load(result.stdout) == rule["spec"]
+    assert 'namespace="team"' in result.stdout
+    if PROMTOOL is not None:
+        (tmp_path / "slo.rules.yaml").write_text(result.stdout)
+        check = [PROMTOOL, "check", "rules", tmp_path / "slo.rules.yaml"]
+        checked = subprocess.run(check, capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--values", "no-such-values.yaml"], "--values 'no-such-values.yaml' cannot be read"),
+        (["--values", "VALUES"], "set prometheusRule.enabled to true"),
+    ],
+    ids=["missing values file", "rules turned off"],
+)
+def test_the_plain_rules_command_refuses_in_one_line(tmp_path, arguments, message):
+    values = tmp_path / "values.yaml"
+    values.write_text("prometheusRule:\n  enabled: false\n")
+    argv = [str(values) if argument == "VALUES" else argument for argument in arguments]
+    command = [sys.executable, "scripts/prometheus_rules.py", *argv]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr

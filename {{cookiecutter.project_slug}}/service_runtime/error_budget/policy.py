@@ -18,6 +18,8 @@ CAREFUL_BELOW = 0.25
 # No code here reads it: the ErrorBudgetUnderspent alert (chart values: prometheusRule.underspentAbove)
 # does, and this is the policy's one written copy, which the template's tests hold the chart to.
 UNDERSPENT_ABOVE = 0.9
+# Feature releases freeze once the budget left is at or below this share: all of it spent.
+FROZEN_AT_OR_BELOW = 0.0
 
 FEATURES = "features may ship"
 CAREFUL = "features may ship one release at a time, each watched through its first hour"
@@ -35,7 +37,7 @@ def decide(remaining: float, burn_rate_1h: float, burn_rate_6h: float) -> Decisi
     """The policy's decision for one SLO."""
     if burn_rate_1h >= PAGE_BURN_RATE_1H or burn_rate_6h >= PAGE_BURN_RATE_6H:
         return Decision(INCIDENT, frozen=True)
-    if remaining <= 0:
+    if remaining <= FROZEN_AT_OR_BELOW:
         return Decision(FIXES_ONLY, frozen=True)
     if remaining < CAREFUL_BELOW:
         return Decision(CAREFUL, frozen=False)

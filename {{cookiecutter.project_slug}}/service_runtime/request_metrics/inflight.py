@@ -50,7 +50,8 @@ def count_view_request(metrics: Any, request: HttpRequest, entry: InFlight) -> N
     middleware counted it when the view was called, this does nothing: its entries carry no
     transport."""
     transport = entry[1]
-    if transport is not None:
+    # An ASGI worker's entry carries the transport from the start: only a resolved request reached a view.
+    if transport is not None and request.resolver_match is not None:
         entry[1] = None
         labels = (view_name(request), transport, method_label(request))
         metrics.requests_by_view_transport_method.labels(*labels).inc()

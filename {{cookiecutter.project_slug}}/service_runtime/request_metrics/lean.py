@@ -3,12 +3,13 @@
 Under django-prometheus' own names and labels: requests by view, transport and
 method; responses by status, view and method; latency by view and method;
 exceptions by type and by view. Built on django-prometheus' extension points (a
-``Metrics`` subclass read by a middleware). A sync worker writes the three request
+``Metrics`` subclass read by a middleware). A worker with slot files writes the three request
 families folded into one histogram, which its slot's scrape serves as the three
 (``service_runtime.worker_slots.rollup``); lean_series.py writes each label set.
 """
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from time import perf_counter
 from typing import Any, Protocol, cast
 
@@ -32,7 +33,7 @@ from service_runtime.request_metrics.inflight import (
 from service_runtime.request_metrics.lean_series import Cells, ExemplarSeries, FoldedSeries, Series
 from service_runtime.tracing import provider
 from service_runtime.worker_slots.rollup import LATENCY_BY_VIEW, REQUESTS, REQUESTS_BY_VIEW, RESPONSES_BY_STATUS
-from service_runtime.worker_slots.values import writes_in_place
+from service_runtime.worker_slots.values import write_lock, writes_in_place
 
 # (view, method, status, transport: None for a request that reached no view), as the hot path
 # meets it: the view is None where the URL resolved to none, and the method is as sent.
@@ -77,7 +78,7 @@ class LeanMetrics(Metrics):  # type: ignore[misc]  # django-prometheus is untype
         # Off where something reads this process' registry instead of the slot files (the /metrics
         # URL of METRICS_URL_EXPORTER), and with a namespace (the slot runtime knows the names).
         self.requests_folded = None
-        if writes_in_place() and not NAMESPACE and not settings.METRICS_URL_EXPORTER:
+        if (writes_in_place() or write_lock() is not None) and not NAMESPACE and not settings.METRICS_URL_EXPORTER:
             self.requests_folded = Histogram(
                 REQUESTS.source,
                 REQUESTS.documentation,
@@ -98,7 +99,7 @@ class LeanMetricsRecorder:
     ``in_place`` maps a hot key (view, method, status, transport and the response's
     type) to its folded series' cells, which the hot path writes. A label set met
     for the first time, a made-up method and a streamed response take
-    ``record_first``; so does every request of a threaded or traced worker, or one
+    ``record_first``; so does every request of a traced worker, or one
     without slot files. The caches are bounded because every label is: views come
     from the URLconf, methods outside HTTP's are one value, and so on.
     """
@@ -109,6 +110,7 @@ class LeanMetricsRecorder:
     def __init__(self) -> None:
         self.metrics = LeanMetrics.get_instance()
         self.folded = self.metrics.requests_folded if self.folds else None
+        self.lock = write_lock()  # an ASGI worker's: its writes in place hold it
         self.series: dict[Labels, Series | ExemplarSeries | FoldedSeries] = {}
         self.in_place: dict[HotKey, Cells] = {}
 
@@ -131,18 +133,6 @@ class LeanMetricsRecorder:
         if isinstance(series, FoldedSeries) and key[1] in KNOWN_METHODS:
             self.in_place[key] = series.cells  # made-up methods are not kept: they could grow the cache
 
-    def record_response(self, request: HttpRequest, response: HttpResponse, entry: InFlight, elapsed: float) -> None:
-        """What the sync hot path inlines, as one call: the ASGI middleware's way to record a response."""
-        match = request.resolver_match
-        key = (match.view_name if match is not None else None, request.method, response.status_code, entry[1])
-        hot_key = (*key, type(response))
-        cells = self.in_place.get(hot_key)
-        if cells is None:
-            self.record_first(request, response, entry, hot_key, elapsed)
-            return
-        IN_FLIGHT.pop(request, None)
-        FoldedSeries(cells).record(elapsed)
-
     def record(self, key: SeriesKey, elapsed: float) -> Series | ExemplarSeries | FoldedSeries:
         """Record a request under the labels of ``key``; returns the series it was recorded in."""
         known = normalized(key)
@@ -157,7 +147,7 @@ class LeanMetricsRecorder:
         inflight.prepare_error_series(metrics.responses_by_status_view_method, view, method)
         series: Series | ExemplarSeries | FoldedSeries | None = None
         if self.folded is not None:
-            series = FoldedSeries.of(self.folded.labels(view, method, str(status), transport or ""))
+            series = FoldedSeries.of(self.folded.labels(view, method, str(status), transport or ""), self.lock)
         if series is None:
             requests = None
             if transport is not None:
@@ -232,8 +222,8 @@ def lean_metrics_middleware(get_response: Callable[[HttpRequest], HttpResponse])
     is counted under is read once, after the response; one dictionary lookup finds
     its cells. ``process_view`` notes the transport (a request that resolved to no
     view has none). The hot path: two clock reads, the in-flight entry for the
-    timeout accounting, one lookup, and in a sync worker two writes in place
-    (``FoldedSeries.record``, inlined); the rest is ``LeanMetricsRecorder``'s.
+    timeout accounting, one lookup, and two writes in place (``FoldedSeries.record``,
+    inlined; under ASGI holding the slot's write lock); the rest is ``LeanMetricsRecorder``'s.
     """
     # Chosen once, when Django loads the middleware: with tracing off, requests pay nothing for it.
     recorder = ExemplarLeanMetricsRecorder() if provider.ACTIVE is not None else LeanMetricsRecorder()
@@ -294,11 +284,24 @@ lean_metrics_middleware.async_capable = True  # type: ignore[attr-defined]
 
 
 def _async_lean_metrics(get_response: Callable[[HttpRequest], Any], recorder: LeanMetricsRecorder) -> LeanMiddleware:
-    """The lean middleware of an ASGI worker: the same counts, awaited; requests in flight are many."""
+    """The lean middleware of an ASGI worker: the same counts and the same two writes in place,
+    awaited, on the event loop. The writes hold the slot's write lock: Django's sync threads may
+    create a series (a database metric's) meanwhile, which maps the file anew.
+
+    No ``process_view``: Django's async handler awaits each hook, a coroutine and a loop
+    turn per request. The transport is read as the request starts and counts only for a
+    request that resolved to a view, which is when ``process_view`` would have run (this
+    middleware's is the first); ``count_view_request`` applies the same rule to a request
+    cut off in flight.
+    """
+    in_place = recorder.in_place
+    record_first = recorder.record_first
+    lock: AbstractContextManager[Any] = recorder.lock if recorder.lock is not None else nullcontext()
+    transport_of = transport_reader(settings.SECURE_PROXY_SSL_HEADER or None)
 
     async def lean_metrics(request: HttpRequest) -> HttpResponse:
         started = perf_counter()
-        entry: InFlight = [started, None]
+        entry: InFlight = [started, transport_of(request)]
         IN_FLIGHT[request] = entry
         try:
             response: HttpResponse = await get_response(request)
@@ -306,21 +309,38 @@ def _async_lean_metrics(get_response: Callable[[HttpRequest], Any], recorder: Le
             IN_FLIGHT.pop(request, None)
             count_view_request(recorder.metrics, request, entry)
             raise
-        recorder.record_response(request, response, entry, perf_counter() - started)
+        elapsed = perf_counter() - started
+        match = request.resolver_match
+        key: HotKey
+        if match is None:
+            key = (None, request.method, response.status_code, None, type(response))
+        else:
+            key = (match.view_name, request.method, response.status_code, entry[1], type(response))
+        cells = in_place.get(key)
+        if cells is None:
+            record_first(request, response, entry, key, elapsed)
+            return response
+        IN_FLIGHT.pop(request, None)
+        file, total, bounds, buckets = cells  # lean_series.Cells, by position
+        with lock:  # GuardedFoldedSeries.record, inlined
+            doubles = file.doubles
+            doubles[total] += elapsed
+            index = 0
+            while elapsed > bounds[index]:
+                index += 1
+            doubles[buckets[index]] += 1.0
         return response
 
     markcoroutinefunction(lean_metrics)
     middleware = cast(LeanMiddleware, lean_metrics)
     middleware.recorder = recorder
-    middleware.process_view = transport_hook(settings.SECURE_PROXY_SSL_HEADER or None)
     middleware.process_exception = recorder.process_exception
     return middleware
 
 
-def transport_hook(proxy_header: tuple[str, str] | None) -> ViewHook:
-    """The lean middleware's ``process_view``: notes the transport label in the request's in-flight
-    entry, as HttpRequest.is_secure() decides it (tests/test_profiles.py proves it for each form of
-    the proxy's header).
+def transport_reader(proxy_header: tuple[str, str] | None) -> Callable[[HttpRequest], str]:
+    """The transport label of a request, "https" or "http", as HttpRequest.is_secure() decides it
+    (tests/test_profiles.py proves it for each form of the proxy's header).
 
     The proxy's header is read once, as Django's SecurityMiddleware reads its settings:
     HttpRequest.scheme reads it through the settings proxy on every call (the template
@@ -328,18 +348,27 @@ def transport_hook(proxy_header: tuple[str, str] | None) -> ViewHook:
     """
     header, secure_value = proxy_header if proxy_header is not None else (None, None)
 
-    def note_transport(request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any) -> None:
+    def transport_of(request: HttpRequest) -> str:
         meta = request.META
         if header in meta:  # False without a proxy header: None is no key of META
-            transport = "https" if meta[header].split(",", 1)[0].strip() == secure_value else "http"
-        else:  # the server's scheme: a WSGI request's environ names it; otherwise ask Django, as is_secure() does
-            try:
-                scheme = meta["wsgi.url_scheme"]
-            except KeyError:
-                scheme = request._get_scheme()  # type: ignore[attr-defined]
-            transport = "https" if scheme == "https" else "http"
+            return "https" if meta[header].split(",", 1)[0].strip() == secure_value else "http"
+        try:  # the server's scheme: a WSGI request's environ names it; otherwise ask Django, as is_secure() does
+            scheme = meta["wsgi.url_scheme"]
+        except KeyError:
+            scheme = request._get_scheme()  # type: ignore[attr-defined]
+        return "https" if scheme == "https" else "http"
+
+    return transport_of
+
+
+def transport_hook(proxy_header: tuple[str, str] | None) -> ViewHook:
+    """The sync lean middleware's ``process_view``: notes the request's transport in its in-flight
+    entry once it resolved to a view."""
+    transport_of = transport_reader(proxy_header)
+
+    def note_transport(request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any) -> None:
         try:
-            IN_FLIGHT[request][1] = transport
+            IN_FLIGHT[request][1] = transport_of(request)
         except KeyError:  # not in flight: called without the middleware (or worker_abort took it)
             pass
 

@@ -1,9 +1,10 @@
 """What one label set of the lean profile's request families writes per request.
 
-Three kinds, one per way a worker keeps its values: ``FoldedSeries`` writes a sync
+Three kinds, one per way a worker keeps its values: ``FoldedSeries`` writes a
 worker's folded histogram in place in its slot file (two writes a request, the
-middleware's hot path inlines them); ``Series`` updates the three families through
-prometheus_client's value objects (a threaded worker's, or one without slot files);
+middleware's hot path inlines them; an ASGI worker's hold the slot's write lock:
+``GuardedFoldedSeries``); ``Series`` updates the three families through
+prometheus_client's value objects (a worker without slot files);
 ``ExemplarSeries`` goes through the public API so that every value carries the
 request's trace (a traced worker's).
 """
@@ -58,22 +59,42 @@ class FoldedSeries:
         self.cells = cells
 
     @staticmethod
-    def of(child: Any) -> "FoldedSeries | None":
+    def of(child: Any, lock: Any = None) -> "FoldedSeries | None":
         """The child's values in place, or None where they cannot all be written there: a threaded
-        worker's (their writes take a lock), or a series whose file failed (each value then lives
-        in memory apart)."""
-        total = child._sum.cell()
-        buckets = [bucket.cell() for bucket in child._buckets]
+        worker's without ``lock`` (their writes take it), or a series whose file failed (each value
+        then lives in memory apart). With ``lock`` (values.write_lock), every write holds it."""
+        if lock is None:
+            total = child._sum.cell()
+            buckets = [bucket.cell() for bucket in child._buckets]
+        else:
+            total = child._sum.guarded_cell()
+            buckets = [bucket.guarded_cell() for bucket in child._buckets]
         if total is None or any(cell is None or cell[0] is not total[0] for cell in buckets):
             return None
         bounds, indexes = tuple(child._upper_bounds), tuple(index for _, index in buckets)
-        return FoldedSeries(cells(file=total[0], total=total[1], bounds=bounds, buckets=indexes))
+        folded = cells(file=total[0], total=total[1], bounds=bounds, buckets=indexes)
+        return FoldedSeries(folded) if lock is None else GuardedFoldedSeries(folded, lock)
 
     def record(self, elapsed: float) -> None:
         file, total, bounds, buckets = self.cells
         doubles = file.doubles  # looked up on every write: a file that grows is mapped anew
         doubles[total] += elapsed
         doubles[buckets[bucket_index(bounds, elapsed)]] += 1.0
+
+
+class GuardedFoldedSeries(FoldedSeries):
+    """A folded series of an ASGI worker: the event loop writes it, holding the slot's write lock,
+    because Django's sync threads may create a series meanwhile and map the file anew."""
+
+    __slots__ = ("lock",)
+
+    def __init__(self, cells: Cells, lock: Any) -> None:
+        super().__init__(cells)
+        self.lock = lock
+
+    def record(self, elapsed: float) -> None:
+        with self.lock:
+            FoldedSeries.record(self, elapsed)
 
 
 def bucket_index(bounds: tuple[float, ...], elapsed: float) -> int:

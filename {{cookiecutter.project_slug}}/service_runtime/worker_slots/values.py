@@ -109,6 +109,7 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
 
         _multiprocess = True
         in_place = True  # cell() hands out where the value lives (writes_in_place)
+        write_lock = lock  # what a threaded worker's writes hold (LockedSlotValue)
         __slots__ = ("_file", "_key", "_index")
 
         def __init__(
@@ -159,6 +160,11 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
             """Where the value lives, for a caller that updates it in place (see ``Cell``)."""
             return self._file, self._index
 
+        def guarded_cell(self) -> Cell:
+            """Where the value lives, for a caller that updates it in place holding ``write_lock``:
+            another thread may create a series meanwhile, which grows and maps the file anew."""
+            return self._file, self._index
+
     class LockedSlotValue(SlotValue):
         in_place = False
         __slots__ = ()
@@ -180,6 +186,15 @@ def slot_value_class(slot: Slot, threaded: bool = False) -> type:
 def writes_in_place() -> bool:
     """Whether values created from now on are unlocked slot values, whose ``cell`` a hot path may write."""
     return getattr(client_values.ValueClass, "in_place", False) is True
+
+
+def write_lock() -> Any:
+    """The lock a hot path holds to write the ``guarded_cell`` of values created from now on in
+    place, where they are locked slot values (an ASGI or threaded worker's); else None."""
+    value_class = client_values.ValueClass
+    if getattr(value_class, "in_place", True) is not False:
+        return None
+    return getattr(value_class, "write_lock", None)
 
 
 def keep_values_in_slot(slot: Slot, threaded: bool = False) -> None:
