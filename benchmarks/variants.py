@@ -72,6 +72,10 @@ def bake_variants(workdir: Path, collector: str) -> dict[str, Variant]:
         "asgi-bare": Variant(
             "asgi-bare", lean_asgi, "config.settings.bench_bare", asgi | {"BENCH_BUILD_METRICS_MIDDLEWARE": "1"}
         ),
+        # Any async middleware where lean's sits, doing nothing: what lean pays under ASGI before its own work.
+        "asgi-floor": Variant(
+            "asgi-floor", lean_asgi, "config.settings.bench_async_floor", asgi | {"BENCH_BUILD_METRICS_MIDDLEWARE": "1"}
+        ),
         "asgi-lean": Variant("asgi-lean", lean_asgi, production, asgi),
         "asgi-full": Variant("asgi-full", projects["full-asgi"], production, asgi),
     }

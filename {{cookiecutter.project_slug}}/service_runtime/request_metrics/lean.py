@@ -352,9 +352,10 @@ def transport_reader(proxy_header: tuple[str, str] | None) -> Callable[[HttpRequ
         meta = request.META
         if header in meta:  # False without a proxy header: None is no key of META
             return "https" if meta[header].split(",", 1)[0].strip() == secure_value else "http"
-        try:  # the server's scheme: a WSGI request's environ names it; otherwise ask Django, as is_secure() does
-            scheme = meta["wsgi.url_scheme"]
-        except KeyError:
+        # The server's scheme: a WSGI request's environ names it; otherwise ask Django, as is_secure()
+        # does. Looked up, not caught: an ASGI request has no such key, and a raised KeyError costs.
+        scheme = meta.get("wsgi.url_scheme")
+        if scheme is None:
             scheme = request._get_scheme()  # type: ignore[attr-defined]
         return "https" if scheme == "https" else "http"
 
