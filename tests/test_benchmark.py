@@ -87,7 +87,9 @@ def test_the_files_the_benchmark_adds_to_a_bake_type_check_strictly(bake, baked_
     result = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert sorted(files) == [
+        "bench_async_urls.py",
         "bench_peer.conf.py",
+        "config/settings/bench_async_floor.py",
         "config/settings/bench_bare.py",
         "config/settings/bench_connections.py",
         "config/settings/bench_floor.py",

@@ -72,8 +72,9 @@ def test_migrates_and_serves_under_load_with_bounded_connections(on_postgres, po
         wait_until(lambda: postgres.client_connections(database) == 0, timeout=10)
 
 
+@pytest.mark.parametrize("interface", INTERFACES)
 def test_a_database_outage_makes_pods_unready_not_dead_and_they_recover_without_a_restart(
-    on_postgres, postgres, report
+    on_postgres, postgres, report, interface
 ):
     service, _ = on_postgres(2)
     workers = sorted(service.worker_pids())
@@ -97,7 +98,7 @@ def test_a_database_outage_makes_pods_unready_not_dead_and_they_recover_without_
     )
     assert burst(service.http_port, 20, "/__fault__/query") == [200] * 20
     report(
-        f"database stopped: /readyz 503 after {unready_after:.2f}s, 10 requests counted as 500 ({failed:.0f}),"
+        f"{interface}: database stopped: /readyz 503 after {unready_after:.2f}s, 10 requests counted as 500 ({failed:.0f}),"
         f" {connection_errors:.0f} failed connections and {query_errors:.0f} failed queries counted;"
         f" ready again {ready_after:.2f}s after it restarted, same workers"
     )
