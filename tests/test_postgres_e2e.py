@@ -98,7 +98,8 @@ def test_a_database_outage_makes_pods_unready_not_dead_and_they_recover_without_
     )
     assert burst(service.http_port, 20, "/__fault__/query") == [200] * 20
     report(
-        f"{interface}: database stopped: /readyz 503 after {unready_after:.2f}s, 10 requests counted as 500 ({failed:.0f}),"
+        f"{interface}: database stopped: /readyz 503 after {unready_after:.2f}s,"
+        f" 10 requests counted as 500 ({failed:.0f}),"
         f" {connection_errors:.0f} failed connections and {query_errors:.0f} failed queries counted;"
         f" ready again {ready_after:.2f}s after it restarted, same workers"
     )
