@@ -8,6 +8,7 @@ Standard library only: it runs in the service's own image.
 """
 
 import json
+import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -36,6 +37,9 @@ class Notifications(BaseHTTPRequestHandler):
 
 def main(argv: list[str]) -> int:
     port = int(argv[0]) if argv else 9095
+    # The container's first process: without a handler SIGTERM is ignored, and `compose down`
+    # would wait out its timeout before killing it.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     print(f"notification sink listening on :{port}", flush=True)
     ThreadingHTTPServer(("", port), Notifications).serve_forever()
     return 0
